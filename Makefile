@@ -1,0 +1,62 @@
+# Every target installs what it needs first; `make test` and `make local` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ENV ?= dev
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format typecheck test unit integration infra bench local synth layer deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools (idempotent)
+
+lint: $(STAMP) ## ruff lint + format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+typecheck: $(STAMP) ## mypy --strict on functions/ and shared/
+	$(PY) -m mypy
+
+unit: $(STAMP) ## unit tests only
+	$(PY) -m pytest tests/unit -q
+
+integration: $(STAMP) ## integration tests (real PostgreSQL + moto)
+	$(PY) -m pytest tests/integration -q
+
+infra: $(STAMP) ## infrastructure tests (CDK synth, cdk-nag, cfn-lint)
+	$(PY) -m pytest tests/infrastructure -q
+
+test: $(STAMP) lint typecheck ## everything: lint, types, unit, integration, infrastructure, e2e
+	$(PY) -m pytest -q
+
+bench: $(STAMP) ## benchmarks; prints ratios and writes .local/bench.json
+	$(PY) -m tests.performance.run
+
+local: $(STAMP) ## run the whole system on this machine (moto + embedded PostgreSQL)
+	$(PY) -m infra_cdk.local
+
+synth: $(STAMP) ## synthesize every environment into cdk.out/ (offline)
+	$(PY) -m infra_cdk.app
+
+layer: $(STAMP) ## build the Lambda layer (arm64 wheels, no Docker) into layers/build/
+	$(PY) layers/build.py
+
+deploy: $(STAMP) layer ## deploy ENV=dev|staging|prod with the CDK CLI (needs AWS credentials)
+	npx --yes aws-cdk@2 deploy --app "$(PY) -m infra_cdk.app" -c env=$(ENV) --all
+
+clean: ## remove build output (keeps .venv)
+	rm -rf cdk.out layers/build .local/bench.json .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,207 @@
+"""Names and static settings of the infrastructure, in one place.
+
+Pure data: importing this module must stay cheap (``layers/build.py`` and the tests read it
+without loading aws-cdk-lib).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+PROJECT = "WorkforceMonitoring"
+METRICS_NAMESPACE = "WorkforceMonitoring"
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LAYER_DIR = REPO_ROOT / "layers"
+LAYER_BUILD_DIR = LAYER_DIR / "build"
+
+# The layer is built for exactly this runtime; infra_cdk.functions asserts it is the newest
+# Python runtime aws-cdk-lib offers, and layers/build.py passes it to pip --python-version.
+PYTHON_VERSION = "3.14"
+LAMBDA_ARCHITECTURE = "arm64"
+LAYER_PLATFORM = "manylinux2014_aarch64"
+LIVE_ALIAS = "live"
+
+
+def stack_name(env_name: str) -> str:
+    return f"{PROJECT}-{env_name}"
+
+
+# --- Data stores -------------------------------------------------------------------------
+class Tables:
+    """DynamoDB tables: construct id -> (partition key, sort key); GSIs and TTL below."""
+
+    DEVICES = "Devices"
+    CONSENT = "Consent"
+    TENANTS = "Tenants"
+    DATA_KEYS = "DataKeys"
+    IDEMPOTENCY = "Idempotency"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    partition_key: str
+    sort_key: str | None = None
+    gsis: tuple[tuple[str, str], ...] = ()  # (index name, partition key); projection ALL
+    ttl_attribute: str | None = None
+
+
+TABLE_SPECS: dict[str, TableSpec] = {
+    Tables.DEVICES: TableSpec("cert_key", gsis=(("device_id-index", "device_id"),)),
+    Tables.CONSENT: TableSpec("pk", "sk"),
+    Tables.TENANTS: TableSpec("tenant_id"),
+    Tables.DATA_KEYS: TableSpec("subject"),
+    Tables.IDEMPOTENCY: TableSpec("id", ttl_attribute="expiration"),
+}
+DEVICES_DEVICE_ID_INDEX = "device_id-index"
+
+DB_NAME = "monitoring"
+DB_PORT = 5432
+DB_MASTER_USER = "wm_master"
+DB_MIGRATION_USER = "wm_migrator"
+DB_INGEST_USER = "wm_ingest"
+
+TRUSTSTORE_KEY = "truststore.pem"
+
+# --- Auth ----------------------------------------------------------------------------------
+USER_GROUPS = ("admin", "manager", "dpo", "auditor", "employee")
+PRIVILEGED_GROUPS = ("admin", "dpo", "auditor")
+CUSTOM_ATTRIBUTES = ("tenant_id", "employee_id")
+
+# --- Events --------------------------------------------------------------------------------
+EVENT_SOURCE = "workforce-monitoring"
+ACTIVITY_STORED = "ActivityStored"
+CONSENT_WITHDRAWN = "ConsentWithdrawn"
+
+# --- Metrics the application emits (Powertools EMF) that alarms watch -----------------------
+METRIC_AUTHORIZATION_FAILURES = "AuthorizationFailures"
+METRIC_OLDEST_OPEN_PURGE_AGE = "OldestOpenPurgeAgeSeconds"
+
+
+# --- Functions -------------------------------------------------------------------------------
+ApiName = Literal["agent", "admin"]
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Static settings of one function; its environment and grants are wired in infra_cdk.functions."""
+
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 29
+    in_vpc: bool = False
+    api: ApiName | None = None
+    routes: tuple[Route, ...] = ()
+    schedule: str | None = None  # EventBridge Scheduler expression
+    db_user: str | None = None  # connects to Aurora through the RDS Proxy with IAM auth as this user
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "ingest_api": FunctionSpec(
+        "Agent API: accepts event batches and serves the agent's config",
+        memory_mb=1024,
+        api="agent",
+        routes=(Route("/v1/events", ("POST",)), Route("/v1/agent/config", ("GET",))),
+    ),
+    "ingest_stream": FunctionSpec(
+        "Kinesis consumer: stores events in Aurora, keeps rollups, publishes ActivityStored",
+        memory_mb=1024,
+        timeout_s=120,
+        in_vpc=True,
+        db_user=DB_INGEST_USER,
+    ),
+    "db_migrate": FunctionSpec(
+        "Applies the SQL migrations on deploy",
+        timeout_s=300,
+        in_vpc=True,
+        db_user=DB_MIGRATION_USER,
+    ),
+    "directory_api": FunctionSpec(
+        "Admin API: teams, employees, devices; serves the OpenAPI document",
+        db_user="wm_directory",
+        in_vpc=True,
+        api="admin",
+        routes=(
+            Route("/v1/openapi.json", ("GET",)),
+            Route("/v1/teams", ("GET", "POST")),
+            Route("/v1/employees", ("GET", "POST")),
+            Route("/v1/employees/{id}", ("GET",)),
+            Route("/v1/devices", ("POST",)),
+            Route("/v1/devices/{id}", ("DELETE",)),
+        ),
+    ),
+    "consent_api": FunctionSpec(
+        "Admin API: consent policies and employee consent",
+        db_user="wm_consent",
+        in_vpc=True,
+        api="admin",
+        routes=(
+            Route("/v1/consent-policies", ("GET", "POST")),
+            Route("/v1/me/consent", ("GET", "PUT", "DELETE")),
+            Route("/v1/employees/{id}/consent", ("GET",)),
+        ),
+    ),
+    "analytics_api": FunctionSpec(
+        "Admin API: productivity analytics",
+        db_user="wm_analytics",
+        memory_mb=1024,
+        in_vpc=True,
+        api="admin",
+        routes=(
+            Route("/v1/analytics/employees/{id}/daily", ("GET",)),
+            Route("/v1/analytics/teams/{id}/daily", ("GET",)),
+            Route("/v1/analytics/top-apps", ("GET",)),
+            Route("/v1/productivity-rules", ("PUT",)),
+        ),
+    ),
+    "reporting_api": FunctionSpec(
+        "Admin API: reports, data-subject requests, purges",
+        db_user="wm_reporting",
+        in_vpc=True,
+        api="admin",
+        routes=(
+            Route("/v1/reports", ("GET", "POST")),
+            Route("/v1/reports/{id}", ("GET",)),
+            Route("/v1/dsr", ("POST",)),
+            Route("/v1/dsr/{id}", ("GET",)),
+            Route("/v1/me/data-export", ("GET",)),
+            Route("/v1/purges/{id}", ("GET",)),
+        ),
+    ),
+    "audit_api": FunctionSpec(
+        "Admin API: audit log query and verification, access grants",
+        db_user="wm_audit",
+        in_vpc=True,
+        api="admin",
+        routes=(
+            Route("/v1/audit/events", ("GET",)),
+            Route("/v1/audit/verify", ("GET",)),
+            Route("/v1/me/access-log", ("GET",)),
+            Route("/v1/access-grants", ("POST",)),
+        ),
+    ),
+    "audit_checkpoint": FunctionSpec(
+        "Signs the audit hash-chain heads with KMS and writes them to the Object-Lock bucket",
+        db_user="wm_audit_checkpoint",
+        timeout_s=120,
+        in_vpc=True,
+        schedule="rate(1 hour)",
+    ),
+}
+
+
+def existing_functions(functions_dir: Path = FUNCTIONS_DIR) -> list[str]:
+    """Names of the function packages present (a directory with a handler.py), sorted."""
+    if not functions_dir.is_dir():
+        return []
+    return sorted(p.parent.name for p in functions_dir.glob("*/handler.py"))

@@ -1,0 +1,1 @@
+"""PostgreSQL access: a pool per container (psycopg 3), migrations, repositories."""
