@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
@@ -24,12 +25,13 @@ from shared.crypto.data_keys import DataKeyStore, EsdkKeyWrapper
 from shared.db.events import EventRow, EventWriter, StoredSummary
 from shared.db.pool import pool_for
 from shared.dynamo.consent import CachedConsentReader, ConsentStore
-from shared.errors import DependencyUnavailable
+from shared.errors import DependencyUnavailable, StoreUnavailable
 from shared.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from psycopg_pool import ConnectionPool
 
@@ -40,11 +42,13 @@ class PgEventStore:
         self._writer = EventWriter()
 
     def store(self, rows: Sequence[EventRow]) -> list[StoredSummary]:
+        if not rows:
+            return []
         try:
             with self._pool.connection() as conn:
                 return self._writer.store(conn, rows)
-        except TimeoutError as err:  # psycopg_pool.PoolTimeout: no connection could be made
-            raise DependencyUnavailable("PostgreSQL is unreachable.") from err
+        except psycopg.OperationalError as err:  # incl. PoolTimeout: no connection could be made
+            raise StoreUnavailable("PostgreSQL is unreachable.") from err
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def record_handler(record: KinesisStreamRecord) -> logic.DecodedRecord:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     processor = BulkKinesisProcessor(deps())
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

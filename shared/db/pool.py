@@ -7,7 +7,6 @@ Proxy with a fresh IAM authentication token for every new physical connection (t
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
@@ -83,6 +82,18 @@ def make_pool(settings: DbSettings, max_size: int = 2) -> ConnectionPool[Any]:
     )
 
 
-@cache
+_POOLS: dict[DbSettings, ConnectionPool[Any]] = {}
+
+
 def pool_for(settings: DbSettings) -> ConnectionPool[Any]:
-    return make_pool(settings)
+    """This container's pool for these settings (created on first use)."""
+    pool = _POOLS.get(settings)
+    if pool is None:
+        pool = _POOLS[settings] = make_pool(settings)
+    return pool
+
+
+def close_all() -> None:
+    """Close every pool (tests, local stack shutdown)."""
+    while _POOLS:
+        _POOLS.popitem()[1].close()
