@@ -25,7 +25,7 @@ from shared.dynamo.consent import CachedConsentReader, ConsentStore
 from shared.dynamo.devices import Device, DeviceRegistry
 from shared.dynamo.tenants import TenantStore
 from shared.http import json_response, raw_body, register_error_handlers
-from shared.observability import logger, metrics, tracer
+from shared.observability import freeze_heap, logger, metrics, tracer
 from shared.stream import KinesisPublisher
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Deps:
 def deps() -> Deps:
     s = IngestApiSettings()
     ddb = aws.dynamodb()
-    return Deps(
+    built = Deps(
         devices=DeviceRegistry(ddb, s.devices_table),
         consent=CachedConsentReader(ConsentStore(ddb, s.consent_table), s.consent_cache_ttl_s),
         tenants=TenantStore(ddb, s.tenants_table, s.tenant_cache_ttl_s),
@@ -61,6 +61,8 @@ def deps() -> Deps:
             put_max_attempts=s.put_max_attempts,
         ),
     )
+    freeze_heap()
+    return built
 
 
 def _current_device(d: Deps) -> Device:

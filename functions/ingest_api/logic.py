@@ -24,7 +24,14 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.http import validation_details
-from shared.models.events import BATCH_ADAPTER, EVENT_ADAPTER, EVENTS_ADAPTER, Event, categories_of
+from shared.models.events import (
+    BATCH_ADAPTER,
+    CATEGORY_FIELDS,
+    EVENT_ADAPTER,
+    EVENTS_ADAPTER,
+    Category,
+    Event,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -122,28 +129,24 @@ def screen_events(
     now: datetime,
     limits: Limits,
 ) -> tuple[list[Event], list[Rejection]]:
-    """Reject events outside the time window or whose data categories the consent does not cover."""
+    """Reject events outside the time window or whose data categories the consent does not cover.
+
+    The common case (every event in the window, consent covering every field present) is
+    decided for the whole batch at once; only a batch with a problem is checked event by event.
+    """
     if not consent.active:
         raise ConsentRequired()
     newest = now + timedelta(seconds=limits.max_future_skew_s)
     oldest = now - timedelta(days=tenant.retention_days)
-    allowed = consent.categories
+    banned = [(cat, fields) for cat, fields in CATEGORY_FIELDS.items() if cat not in consent.categories]
+    stamps = [event.ts for _, event in events]
+    in_window = not stamps or (min(stamps) >= oldest and max(stamps) <= newest)
+    if in_window and not any(getattr(e, f) is not None for _, e in events for _, fs in banned for f in fs):
+        return [event for _, event in events], []
     kept: list[Event] = []
     rejected: list[Rejection] = []
     for index, event in events:
-        problem: tuple[str, str] | None = None
-        if event.ts > newest:
-            problem = ("timestamp_in_future", f"ts is more than {limits.max_future_skew_s} s in the future")
-        elif event.ts < oldest:
-            problem = (
-                "timestamp_too_old",
-                f"ts is older than the tenant's retention ({tenant.retention_days} days)",
-            )
-        else:
-            missing = categories_of(event) - allowed
-            if missing:
-                names = ", ".join(sorted(missing))
-                problem = ("category_not_consented", f"the consent does not cover: {names}")
+        problem = _problem(event, banned, oldest, newest, tenant, limits)
         if problem is None:
             kept.append(event)
         else:
@@ -153,13 +156,29 @@ def screen_events(
     return kept, rejected
 
 
-def encode_records(device: Device, events: list[Event], received_at: datetime, max_bytes: int) -> list[bytes]:
-    """Serialise accepted events into as few stream records as fit under ``max_bytes`` each.
+def _problem(
+    event: Event,
+    banned: list[tuple[Category, tuple[str, ...]]],
+    oldest: datetime,
+    newest: datetime,
+    tenant: TenantSettings,
+    limits: Limits,
+) -> tuple[str, str] | None:
+    if event.ts > newest:
+        return "timestamp_in_future", f"ts is more than {limits.max_future_skew_s} s in the future"
+    if event.ts < oldest:
+        return "timestamp_too_old", f"ts is older than the tenant's retention ({tenant.retention_days} days)"
+    missing = sorted(
+        cat.value for cat, fields in banned if any(getattr(event, f) is not None for f in fields)
+    )
+    if missing:
+        return "category_not_consented", f"the consent does not cover: {', '.join(missing)}"
+    return None
 
-    A record carries one request's events of one employee (as the KPL aggregates), so the
-    stream and the consumer handle records, not single events.
-    """
-    header = json.dumps(
+
+def _record_header(device: Device, received_at: datetime) -> bytes:
+    """The record's identity fields as an unterminated JSON object (``{"v":1,...`` without ``}``)."""
+    return json.dumps(
         {
             "v": 1,
             "tenant_id": device.tenant_id,
@@ -169,6 +188,28 @@ def encode_records(device: Device, events: list[Event], received_at: datetime, m
         },
         separators=(",", ":"),
     ).encode()[:-1]
+
+
+def spliced_record(device: Device, body: bytes, received_at: datetime, max_bytes: int) -> bytes | None:
+    """The whole validated body as one record, without re-serialising it, when it fits.
+
+    Valid only when every event of the body was accepted: the body was validated as exactly
+    ``{"events": [...]}``, so its tail after the opening brace is the record's ``"events"`` member.
+    """
+    stripped = body.strip()
+    if not stripped.startswith(b"{"):
+        return None
+    record = _record_header(device, received_at) + b"," + stripped[1:]
+    return record if len(record) <= max_bytes else None
+
+
+def encode_records(device: Device, events: list[Event], received_at: datetime, max_bytes: int) -> list[bytes]:
+    """Serialise accepted events into as few stream records as fit under ``max_bytes`` each.
+
+    A record carries one request's events of one employee (as the KPL aggregates), so the
+    stream and the consumer handle records, not single events.
+    """
+    header = _record_header(device, received_at)
     chunks = [events]
     while True:
         records = [
@@ -219,7 +260,10 @@ def ingest(
     parsed, rejected = parse_batch(body, limits)
     kept, more_rejected = screen_events(parsed, consent, tenant, now, limits)
     if kept:
-        records = encode_records(device, kept, now, limits.max_record_bytes)
+        whole = (
+            None if rejected or more_rejected else spliced_record(device, body, now, limits.max_record_bytes)
+        )
+        records = [whole] if whole is not None else encode_records(device, kept, now, limits.max_record_bytes)
         put_with_retries(publisher, device.employee_id, records, limits.put_max_attempts)
     all_rejected = sorted(rejected + more_rejected, key=lambda r: r.index)
     return IngestResult(accepted=len(kept), rejected=all_rejected)

@@ -10,27 +10,25 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from functions.ingest_stream import logic
+from functions.ingest_stream.pipeline import PipelinedBatch
 from functions.ingest_stream.settings import IngestStreamSettings
 from shared import aws
 from shared.bus import EventBridgePublisher
 from shared.crypto.data_keys import DataKeyStore, EsdkKeyWrapper
-from shared.db.events import EventRow, EventWriter, StoredSummary
+from shared.db.events import EventWriter
 from shared.db.pool import pool_for
 from shared.dynamo.consent import CachedConsentReader, ConsentStore
-from shared.errors import DependencyUnavailable, StoreUnavailable
-from shared.observability import logger, metrics, tracer
+from shared.errors import DependencyUnavailable
+from shared.observability import freeze_heap, logger, metrics, tracer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from psycopg_pool import ConnectionPool
@@ -41,14 +39,8 @@ class PgEventStore:
         self._pool = pool
         self._writer = EventWriter()
 
-    def store(self, rows: Sequence[EventRow]) -> list[StoredSummary]:
-        if not rows:
-            return []
-        try:
-            with self._pool.connection() as conn:
-                return self._writer.store(conn, rows)
-        except psycopg.OperationalError as err:  # incl. PoolTimeout: no connection could be made
-            raise StoreUnavailable("PostgreSQL is unreachable.") from err
+    def begin(self) -> PipelinedBatch:
+        return PipelinedBatch(self._pool, self._writer)
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,7 @@ class Deps:
 def deps() -> Deps:
     s = IngestStreamSettings()
     ddb = aws.dynamodb()
-    return Deps(
+    built = Deps(
         consent=CachedConsentReader(ConsentStore(ddb, s.consent_table), s.consent_cache_ttl_s),
         keys=DataKeyStore(
             ddb, s.data_keys_table, EsdkKeyWrapper(s.data_key_kms_key_arn), s.data_key_cache_ttl_s
@@ -73,6 +65,8 @@ def deps() -> Deps:
         publisher=EventBridgePublisher(aws.events()),
         bus_name=s.event_bus_name,
     )
+    freeze_heap()
+    return built
 
 
 class BulkKinesisProcessor(BatchProcessor):
@@ -83,14 +77,22 @@ class BulkKinesisProcessor(BatchProcessor):
         self._deps = d
 
     def process(self) -> list[tuple[Any, ...]]:
-        results = super().process()
-        decoded = [(r[1], r[2]) for r in results if r[0] == "success"]
-        rows = [row for rec, _ in decoded for row in rec.rows]
+        sink = self._deps.store.begin()
+        results: list[tuple[Any, ...]] = []
+        decoded: list[tuple[logic.DecodedRecord, dict[str, Any]]] = []
+        for raw in self.records:
+            result = self._process_record(raw)
+            results.append(result)
+            if result[0] == "success":
+                rec = cast("logic.DecodedRecord", result[1])
+                decoded.append((rec, raw))
+                sink.add(rec.rows)
+        rows = sum(len(rec.rows) for rec, _ in decoded)
         try:
-            summaries = self._deps.store.store(rows)
+            summaries = sink.finish()
         except DependencyUnavailable:
             logger.exception(
-                "batch not stored; every decoded record is reported failed", extra={"rows": len(rows)}
+                "batch not stored; every decoded record is reported failed", extra={"rows": rows}
             )
             exc_info = sys.exc_info()
             self.success_messages.clear()
@@ -101,7 +103,7 @@ class BulkKinesisProcessor(BatchProcessor):
         inserted = sum(s.inserted for s in summaries)
         dropped = sum(len(rec.record.events) for rec, _ in decoded if rec.dropped)
         metrics.add_metric(name="EventsStored", unit=MetricUnit.Count, value=inserted)
-        metrics.add_metric(name="EventsDuplicate", unit=MetricUnit.Count, value=len(rows) - inserted)
+        metrics.add_metric(name="EventsDuplicate", unit=MetricUnit.Count, value=rows - inserted)
         metrics.add_metric(name="EventsDroppedNoConsent", unit=MetricUnit.Count, value=dropped)
         if summaries:
             failed = self._deps.publisher.publish(logic.summaries_to_entries(summaries, self._deps.bus_name))
@@ -112,17 +114,17 @@ class BulkKinesisProcessor(BatchProcessor):
         return results
 
 
-def record_handler(record: KinesisStreamRecord) -> logic.DecodedRecord:
-    d = deps()
-    rec = logic.decode(record.kinesis.data_as_bytes())
-    return logic.to_rows(rec, d.consent, d.keys)
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BulkKinesisProcessor(deps())
+    d = deps()
+    subjects = logic.BatchSubjects(d.consent, d.keys)
+
+    def record_handler(record: KinesisStreamRecord) -> logic.DecodedRecord:
+        return logic.to_rows(logic.decode(record.kinesis.data_as_bytes()), subjects)
+
+    processor = BulkKinesisProcessor(d)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -33,8 +33,16 @@ class KeyProvider(Protocol):
     def key_for(self, tenant_id: str, employee_id: str) -> bytes: ...
 
 
+class BatchSink(Protocol):
+    """Receives a batch's rows as they are decoded; ``finish`` commits them all, or raises having stored none."""
+
+    def add(self, rows: Sequence[EventRow]) -> None: ...
+
+    def finish(self) -> list[StoredSummary]: ...
+
+
 class EventStore(Protocol):
-    def store(self, rows: Sequence[EventRow]) -> list[StoredSummary]: ...
+    def begin(self) -> BatchSink: ...
 
 
 class EventPublisher(Protocol):
@@ -55,13 +63,37 @@ def decode(data: bytes) -> StreamRecord:
     return RECORD_ADAPTER.validate_json(data)
 
 
-def to_rows(rec: StreamRecord, consent: ConsentReader, keys: KeyProvider) -> DecodedRecord:
+class BatchSubjects:
+    """What one invocation needs per subject, resolved once per batch: consent and field cipher."""
+
+    def __init__(self, consent: ConsentReader, keys: KeyProvider) -> None:
+        self._consent = consent
+        self._keys = keys
+        self._active: dict[tuple[str, str], bool] = {}
+        self._ciphers: dict[tuple[str, str], FieldCipher] = {}
+
+    def active(self, tenant_id: str, employee_id: str) -> bool:
+        key = (tenant_id, employee_id)
+        found = self._active.get(key)
+        if found is None:
+            found = self._active[key] = self._consent.current(tenant_id, employee_id).active
+        return found
+
+    def cipher(self, tenant_id: str, employee_id: str) -> FieldCipher:
+        key = (tenant_id, employee_id)
+        found = self._ciphers.get(key)
+        if found is None:
+            found = self._ciphers[key] = FieldCipher(self._keys.key_for(tenant_id, employee_id))
+        return found
+
+
+def to_rows(rec: StreamRecord, subjects: BatchSubjects) -> DecodedRecord:
     """The rows for one record, with window titles and full URLs encrypted under the subject's key.
 
     A record whose employee no longer has an active consent is dropped: the withdrawal is newer
     than the events, and their purge must not race with their arrival.
     """
-    if not consent.current(rec.tenant_id, rec.employee_id).active:
+    if not subjects.active(rec.tenant_id, rec.employee_id):
         return DecodedRecord(rec, dropped=True)
     cipher: FieldCipher | None = None
     rows: list[EventRow] = []
@@ -69,7 +101,7 @@ def to_rows(rec: StreamRecord, consent: ConsentReader, keys: KeyProvider) -> Dec
         title_enc = url_enc = None
         if ev.window_title is not None or ev.url is not None:
             if cipher is None:
-                cipher = FieldCipher(keys.key_for(rec.tenant_id, rec.employee_id))
+                cipher = subjects.cipher(rec.tenant_id, rec.employee_id)
             row_id = str(ev.event_id)
             if ev.window_title is not None:
                 aad = associated_data(rec.tenant_id, rec.employee_id, row_id, "window_title")

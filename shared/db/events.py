@@ -8,6 +8,7 @@ nothing and so changes no rollup.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,12 +45,9 @@ class EventRow(NamedTuple):
 
 
 COLUMNS = EventRow._fields
-_COPY_TYPES = [
-    "timestamptz", "uuid", "text", "text", "text", "text", "int4", "text", "text",
-    "bytea", "bytea", "int8", "int8", "text", "timestamptz",
-]  # fmt: skip
 
-_COPY_STAGE = "COPY _event_stage (ts, event_id, tenant_id, employee_id, device_id, type, duration_ms, app, domain, window_title_enc, url_enc, key_count, mouse_count, agent_version, received_at) FROM STDIN (FORMAT BINARY)"
+
+_COPY_STAGE_TEXT = "COPY _event_stage (ts, event_id, tenant_id, employee_id, device_id, type, duration_ms, app, domain, window_title_enc, url_enc, key_count, mouse_count, agent_version, received_at) FROM STDIN"
 
 _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS _event_stage "
@@ -93,6 +91,78 @@ def partition_name(day: date) -> str:
     return f"activity_events_{day:%Y%m%d}"
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+
+
+def _text(value: str | None) -> str:
+    return _NULL if value is None else value.translate(_ESCAPES)
+
+
+def _bytea(value: bytes | None) -> str:
+    return _NULL if value is None else "\\\\x" + value.hex()
+
+
+def _int(value: int | None) -> str:
+    return _NULL if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedChunk:
+    """Rows already formatted for ``COPY ... FROM STDIN`` (text format), with the days they touch.
+
+    Formatting happens where the rows are made, so the thread that talks to PostgreSQL hands
+    one buffer to libpq instead of formatting row by row while holding the GIL.
+    """
+
+    data: bytes
+    rows: int
+    days: frozenset[date]
+
+
+def encode_chunk(rows: Sequence[EventRow]) -> EncodedChunk:
+    """Format rows for text COPY. Repeated values (ids, app names, domains) are escaped once per chunk."""
+    memo: dict[object, str] = {}
+
+    def text(value: str | None) -> str:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = _text(value)
+        return found
+
+    def stamp(value: datetime) -> str:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = value.isoformat()
+        return found
+
+    lines = [
+        "\t".join(
+            (
+                r.ts.isoformat(),
+                r.event_id.hex,
+                text(r.tenant_id),
+                text(r.employee_id),
+                text(r.device_id),
+                r.type,
+                str(r.duration_ms),
+                text(r.app),
+                text(r.domain),
+                _bytea(r.window_title_enc),
+                _bytea(r.url_enc),
+                _int(r.key_count),
+                _int(r.mouse_count),
+                text(r.agent_version),
+                stamp(r.received_at),
+            )
+        )
+        for r in rows
+    ]
+    lines.append("")
+    days = frozenset(r.ts.astimezone(UTC).date() for r in rows)
+    return EncodedChunk("\n".join(lines).encode(), len(rows), days)
+
+
 class EventWriter:
     """Writes batches of event rows; remembers which daily partitions exist in this container."""
 
@@ -101,22 +171,13 @@ class EventWriter:
 
     def store(self, conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> list[StoredSummary]:
         """Insert ``rows`` exactly once and roll them up, in one transaction; raises ``StoreUnavailable``."""
-        if not rows:
-            return []
-        try:
-            self.ensure_partitions(conn, {r.ts.astimezone(UTC).date() for r in rows})
-            with conn.transaction():
-                conn.execute(_STAGE_DDL)
-                with conn.cursor() as cur:
-                    with cur.copy(_COPY_STAGE) as copy:
-                        copy.set_types(_COPY_TYPES)
-                        for row in rows:
-                            copy.write_row(row)
-                    cur.execute(_INSERT_AND_ROLL_UP)
-                    result = cur.fetchall()
-        except psycopg.Error as err:
-            raise StoreUnavailable(f"storing events failed: {type(err).__name__}") from err
-        return [StoredSummary(t, e, int(n), first, last) for t, e, n, first, last in result]
+        batch = self.begin(conn)
+        batch.write(rows)
+        return batch.commit()
+
+    def begin(self, conn: psycopg.Connection[Any]) -> BatchWriter:
+        """Start one batch: any number of ``write`` calls, then ``commit`` (all rows) or nothing at all."""
+        return BatchWriter(self, conn)
 
     def ensure_partitions(self, conn: psycopg.Connection[Any], days: Iterable[date]) -> None:
         """Create the daily partitions these days need (idempotent, safe under concurrent consumers)."""
@@ -148,3 +209,67 @@ class EventWriter:
                     "CREATE TABLE IF NOT EXISTS {} PARTITION OF activity_events FOR VALUES FROM ({}) TO ({})"
                 ).format(sql.Identifier(name), sql.Literal(start), sql.Literal(start + timedelta(days=1)))
             )
+
+
+class BatchWriter:
+    """One transaction that takes rows chunk by chunk: COPY to the stage, insert new rows, roll them up.
+
+    The first chunk's partitions are created before the transaction opens (the usual case: agents
+    upload within minutes). A later chunk reaching a day without a partition creates it inside the
+    transaction, which briefly locks the parent table; that happens once per day at most.
+    """
+
+    def __init__(self, owner: EventWriter, conn: psycopg.Connection[Any]) -> None:
+        self._owner = owner
+        self._conn = conn
+        self._started = False
+        self._totals: dict[tuple[str, str], StoredSummary] = {}
+
+    def write(self, rows: Sequence[EventRow]) -> None:
+        if rows:
+            self.write_encoded(encode_chunk(rows))
+
+    def write_encoded(self, chunk: EncodedChunk) -> None:
+        try:
+            self._owner.ensure_partitions(self._conn, chunk.days)
+            if not self._started:
+                self._conn.execute(_STAGE_DDL)  # opens the transaction (the connection is not autocommit)
+                self._started = True
+            else:
+                self._conn.execute("TRUNCATE _event_stage")
+            with self._conn.cursor() as cur:
+                with cur.copy(_COPY_STAGE_TEXT) as copy:
+                    copy.write(chunk.data)
+                cur.execute(_INSERT_AND_ROLL_UP)
+                result = cur.fetchall()
+        except psycopg.Error as err:
+            self.rollback()
+            raise StoreUnavailable(f"storing events failed: {type(err).__name__}") from err
+        for tenant_id, employee_id, n, first, last in result:
+            key = (tenant_id, employee_id)
+            prev = self._totals.get(key)
+            if prev is None:
+                self._totals[key] = StoredSummary(tenant_id, employee_id, int(n), first, last)
+            else:
+                self._totals[key] = StoredSummary(
+                    tenant_id,
+                    employee_id,
+                    prev.inserted + int(n),
+                    min(prev.first_ts, first),
+                    max(prev.last_ts, last),
+                )
+
+    def commit(self) -> list[StoredSummary]:
+        if self._started:
+            try:
+                self._conn.commit()
+            except psycopg.Error as err:
+                self.rollback()
+                raise StoreUnavailable(f"committing events failed: {type(err).__name__}") from err
+        return list(self._totals.values())
+
+    def rollback(self) -> None:
+        self._totals.clear()
+        if self._started and not self._conn.closed:
+            with contextlib.suppress(psycopg.Error):  # a broken connection is discarded by the pool
+                self._conn.rollback()

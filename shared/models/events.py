@@ -45,6 +45,9 @@ MAX_COUNT = 100_000_000
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+# PostgreSQL text cannot hold NUL; one such string would make every retry of its batch fail.
+_NO_NUL = r"^[^\x00]*$"
+
 
 class Event(BaseModel):
     model_config = _STRICT
@@ -53,12 +56,12 @@ class Event(BaseModel):
     ts: AwareDatetime
     type: EventType
     duration_ms: Annotated[int, Field(ge=0, le=MAX_DURATION_MS)] = 0
-    app: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    window_title: Annotated[str, Field(max_length=1024)] | None = None
-    url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    app: Annotated[str, Field(min_length=1, max_length=256, pattern=_NO_NUL)] | None = None
+    window_title: Annotated[str, Field(max_length=1024, pattern=_NO_NUL)] | None = None
+    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=_NO_NUL)] | None = None
     key_count: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
     mouse_count: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
-    agent_version: Annotated[str, Field(max_length=64)] | None = None
+    agent_version: Annotated[str, Field(max_length=64, pattern=_NO_NUL)] | None = None
 
     @field_validator("url")
     @classmethod
@@ -81,18 +84,20 @@ class Event(BaseModel):
         return self
 
 
+# Which optional fields belong to which data category; consent must cover every field present.
+CATEGORY_FIELDS: dict[Category, tuple[str, ...]] = {
+    Category.APPS: ("app",),
+    Category.WINDOW_TITLES: ("window_title",),
+    Category.URLS: ("url",),
+    Category.INPUT_COUNTS: ("key_count", "mouse_count"),
+}
+
+
 def categories_of(event: Event) -> frozenset[Category]:
-    """The data categories an event's fields belong to; consent must cover every one of them."""
-    cats: set[Category] = set()
-    if event.app is not None:
-        cats.add(Category.APPS)
-    if event.window_title is not None:
-        cats.add(Category.WINDOW_TITLES)
-    if event.url is not None:
-        cats.add(Category.URLS)
-    if event.key_count is not None or event.mouse_count is not None:
-        cats.add(Category.INPUT_COUNTS)
-    return frozenset(cats)
+    """The data categories an event's fields belong to."""
+    return frozenset(
+        cat for cat, fields in CATEGORY_FIELDS.items() if any(getattr(event, f) is not None for f in fields)
+    )
 
 
 def url_domain(url: str) -> str:

@@ -383,3 +383,71 @@ def test_agent_config_reports_what_the_device_may_collect(
         rest_event("GET", "/v1/nothing", cert_pem=agent.cert.cert_pem), FakeLambdaContext()
     )
     assert (unknown["statusCode"], json.loads(unknown["body"])["error"]["code"]) == (404, "not_found")
+
+
+def test_awkward_text_is_stored_byte_for_byte(
+    agent: Agent, post_events: Any, deliver: Any, db: psycopg.Connection
+) -> None:
+    # Given app names and versions with tabs, newlines, backslashes, quotes and non-Latin text
+    awkward = ["tab\there", "new\nline", "back\\slash", "\\N", 'quote"s', "Ελληνικά 日本語 🚀", "cr\rlf"]
+    events = make_events(len(awkward))
+    for e, name in zip(events, awkward, strict=True):
+        e["type"], e["app"], e["agent_version"] = "app_focus", name, name[:64]
+    # When they are ingested and stored
+    assert post_events(agent, {"events": events})[1]["accepted"] == len(awkward)
+    assert deliver() == {"batchItemFailures": []}
+    # Then each comes back exactly as sent (the COPY encoding escapes what it must)
+    stored = dict(db.execute("SELECT event_id::text, app FROM activity_events").fetchall())
+    assert stored == {e["event_id"]: e["app"] for e in events}
+    apps = {a for (a,) in db.execute("SELECT app FROM activity_hourly")}
+    assert apps == set(awkward)
+
+
+def test_nul_characters_reject_the_event_and_never_poison_the_batch(agent: Agent, post_events: Any) -> None:
+    events = make_events(3)
+    events[1]["type"], events[1]["app"] = "app_focus", "evil\u0000app"
+    status, body = post_events(agent, {"events": events})
+    assert status == 202
+    assert [(r["index"], r["code"]) for r in body["rejected"]] == [(1, "invalid_event")]
+
+
+def test_concurrent_consumers_store_a_shared_batch_once(
+    agent: Agent, post_events: Any, aws_resources: Resources, db: psycopg.Connection, pg_url: str
+) -> None:
+    import threading
+
+    from shared.db.events import EventWriter
+    from shared.db.pool import make_pool
+    from shared.settings import DbSettings
+
+    # Given two consumers (as after a shard rebalance) holding the same records
+    post_events(agent, {"events": make_events(600)})
+    records = [bytes(r["Data"]) for r in read_stream(aws_resources.stream_name)]
+    from functions.ingest_stream import logic
+    from shared.crypto.data_keys import DataKeyStore, EsdkKeyWrapper
+    from shared.dynamo.consent import ConsentStore
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    subjects = logic.BatchSubjects(
+        ConsentStore(ddb, aws_resources.consent_table),
+        DataKeyStore(ddb, aws_resources.data_keys_table, EsdkKeyWrapper(aws_resources.kms_key_arn)),
+    )
+    rows = [row for r in records for row in logic.to_rows(logic.decode(r), subjects).rows]
+    pool = make_pool(DbSettings(database_url=pg_url), max_size=4)
+    results: list[int] = []
+
+    def consume() -> None:
+        with pool.connection() as conn:
+            results.append(sum(s.inserted for s in EventWriter().store(conn, rows)))
+
+    # When both write it at the same moment
+    threads = [threading.Thread(target=consume) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pool.close()
+    # Then the rows are stored once, counted once, and the rollup matches the raw rows
+    assert sorted(results) == [0, 600]
+    assert count_events(db) == 600
+    assert db.execute(ROLLUP).fetchall() == db.execute(RECOMPUTE_HOURLY).fetchall()

@@ -72,3 +72,9 @@ def test_ttl_cache_reloads_after_expiry() -> None:
     now[0] = 5.1
     assert cache.get_or_load("k", lambda: loads.append(3) or 3) == 3
     assert loads == [1, 3]
+
+
+def test_nonces_never_repeat_across_many_encryptions() -> None:
+    cipher, aad = FieldCipher(os.urandom(32)), b"a"
+    nonces = {cipher.encrypt("x", aad)[1:13] for _ in range(5000)}
+    assert len(nonces) == 5000

@@ -54,6 +54,9 @@ def test_a_complete_event_parses_with_utc_time() -> None:
         {"type": "url_visit", "url": "ftp://files.example.com/x"},
         {"type": "input_activity", "app": None},
         {"type": "app_focus", "app": None},
+        {"app": "co\x00de"},
+        {"agent_version": "1.0\x00"},
+        {"window_title": "a\x00"},
     ],
 )
 def test_invalid_events_are_rejected(bad: dict[str, object]) -> None:

@@ -131,3 +131,28 @@ def test_unknown_revoked_or_expired_registrations_are_refused() -> None:
     ):
         with pytest.raises(DeviceNotAuthorized):
             logic.authorize_device(ident, Registry(device), NOW)
+
+
+def test_a_fully_accepted_body_is_forwarded_without_reserialising() -> None:
+    # Given a body with odd but valid spacing, every event of which is accepted
+    events = make_events(50, start=NOW - timedelta(hours=1))
+    raw = b"  \n" + json.dumps({"events": events}, indent=1).encode() + b"\n "
+    stream = FakeStream()
+    # When it is ingested
+    logic.ingest(raw, DEVICE, ALL, TENANT, stream, LIMITS, NOW)
+    # Then the record is the body spliced after the registry's identity, and decodes to the same events
+    (record_bytes,) = stream.calls[0]
+    assert record_bytes.endswith(raw.strip()[1:])
+    record = RECORD_ADAPTER.validate_json(record_bytes)
+    assert (record.tenant_id, record.employee_id, record.device_id) == ("t-1", "e-1", "d-1")
+    assert [str(e.event_id) for e in record.events] == [e["event_id"] for e in events]
+
+
+def test_a_body_with_rejections_is_reserialised_without_them() -> None:
+    events = make_events(10, start=NOW - timedelta(hours=1))
+    events[3]["ts"] = (NOW + timedelta(hours=1)).isoformat()
+    stream = FakeStream()
+    result = logic.ingest(body(events), DEVICE, ALL, TENANT, stream, LIMITS, NOW)
+    assert result.accepted == 9
+    record = RECORD_ADAPTER.validate_json(stream.calls[0][0])
+    assert events[3]["event_id"] not in {str(e.event_id) for e in record.events}
