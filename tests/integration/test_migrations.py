@@ -67,3 +67,18 @@ def test_concurrent_runners_apply_each_migration_once(pg_server: str) -> None:
             t.join()
     assert errors == []
     assert sorted(len(r) for r in results) == [0, 0, len(discover())]
+
+
+def test_the_deploy_trigger_function_applies_the_migrations(
+    pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from functions.db_migrate.handler import lambda_handler
+    from tests.support.apigw import FakeLambdaContext
+
+    sample = json.loads((Path(__file__).resolve().parents[2] / "events/db_migrate/trigger.json").read_text())
+    with fresh_database(pg_server, migrate=False) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert lambda_handler(sample, FakeLambdaContext()) == {"applied": [m.version for m in discover()]}
+        assert lambda_handler(sample, FakeLambdaContext()) == {"applied": []}
