@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# aws-sam-cli pins conflict with the project's, so it lives in its own venv (for `sam validate`).
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format typecheck test unit integration infra bench local synth layer deploy clean
+.PHONY: help install sam lint format typecheck test unit integration infra bench local synth layer deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,6 +22,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its dev tools (idempotent)
+
+$(SAM_STAMP):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip aws-sam-cli
+	@touch $(SAM_STAMP)
+
+sam: $(SAM_STAMP) ## aws-sam-cli in its own venv (.venv-sam), for sam validate / sam local invoke
 
 lint: $(STAMP) ## ruff lint + format check
 	$(PY) -m ruff check .
@@ -37,10 +47,10 @@ unit: $(STAMP) ## unit tests only
 integration: $(STAMP) ## integration tests (real PostgreSQL + moto)
 	$(PY) -m pytest tests/integration -q
 
-infra: $(STAMP) ## infrastructure tests (CDK synth, cdk-nag, cfn-lint)
+infra: $(STAMP) $(SAM_STAMP) ## infrastructure tests (CDK synth, cdk-nag, cfn-lint)
 	$(PY) -m pytest tests/infrastructure -q
 
-test: $(STAMP) lint typecheck ## everything: lint, types, unit, integration, infrastructure, e2e
+test: $(STAMP) $(SAM_STAMP) lint typecheck ## everything: lint, types, unit, integration, infrastructure, e2e
 	$(PY) -m pytest -q
 
 bench: $(STAMP) ## benchmarks; prints ratios and writes .local/bench.json

@@ -50,7 +50,9 @@ class Auth(Construct):
                 "employee_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=True),
             },
             deletion_protection=self._config.deletion_protection,
-            removal_policy=RemovalPolicy.RETAIN if self._config.deletion_protection else RemovalPolicy.DESTROY,
+            removal_policy=RemovalPolicy.RETAIN
+            if self._config.deletion_protection
+            else RemovalPolicy.DESTROY,
         )
 
     def _add_groups(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from infra_cdk.constants import ENVIRONMENTS
+from infra_cdk.constants import ENVIRONMENTS, LOG_RETENTION_DAYS
 
 
 class _Model(BaseModel):
@@ -66,7 +66,8 @@ class EnvironmentConfig(_Model):
     account: str = Field(pattern=r"^\d{12}$")
     region: str
     vpc_cidr: str
-    max_azs: int = Field(ge=2, le=3)
+    # Named, not looked up: synth makes no AWS call (and Aurora wants at least two AZs).
+    availability_zones: list[str] = Field(min_length=2, max_length=3)
     log_retention_days: int
     alarm_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     canary: bool
@@ -81,6 +82,12 @@ class EnvironmentConfig(_Model):
     admin_api: ApiConfig
     reserved_concurrency: dict[str, int] = Field(default_factory=dict)
     provisioned_concurrency: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _log_retention_is_supported(self) -> EnvironmentConfig:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"log_retention_days must be one of {sorted(LOG_RETENTION_DAYS)}")
+        return self
 
     @property
     def is_prod(self) -> bool:

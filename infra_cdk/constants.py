@@ -23,8 +23,31 @@ LAYER_BUILD_DIR = LAYER_DIR / "build"
 # Python runtime aws-cdk-lib offers, and layers/build.py passes it to pip --python-version.
 PYTHON_VERSION = "3.14"
 LAMBDA_ARCHITECTURE = "arm64"
-LAYER_PLATFORM = "manylinux2014_aarch64"
+# Lambda's Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels
+# (psycopg-binary 3.3 ships only those) work as well as manylinux2014 ones.
+LAYER_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 LIVE_ALIAS = "live"
+
+# The retention periods CloudWatch Logs accepts (days -> aws_logs.RetentionDays member).
+LOG_RETENTION_DAYS = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1827: "FIVE_YEARS",
+    3653: "TEN_YEARS",
+}
 
 
 def stack_name(env_name: str) -> str:
@@ -80,6 +103,7 @@ CONSENT_WITHDRAWN = "ConsentWithdrawn"
 # --- Metrics the application emits (Powertools EMF) that alarms watch -----------------------
 METRIC_AUTHORIZATION_FAILURES = "AuthorizationFailures"
 METRIC_OLDEST_OPEN_PURGE_AGE = "OldestOpenPurgeAgeSeconds"
+PURGE_AGE_SERVICE = "purge_tasks"  # the Powertools service that emits it
 
 
 # --- Functions -------------------------------------------------------------------------------
@@ -190,6 +214,21 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Route("/v1/access-grants", ("POST",)),
         ),
     ),
+    # Task functions of the purge and report state machines (workflows.py); their own issues
+    # add the state machines and the grants.
+    "purge_tasks": FunctionSpec(
+        "Purge workflow tasks: block, delete, destroy the data key, verify, write the receipt",
+        db_user="wm_purge",
+        timeout_s=300,
+        in_vpc=True,
+    ),
+    "report_tasks": FunctionSpec(
+        "Report workflow tasks: query, render CSV/JSON/PDF into the reports bucket",
+        db_user="wm_reporting",
+        memory_mb=2048,
+        timeout_s=900,
+        in_vpc=True,
+    ),
     "audit_checkpoint": FunctionSpec(
         "Signs the audit hash-chain heads with KMS and writes them to the Object-Lock bucket",
         db_user="wm_audit_checkpoint",
@@ -198,6 +237,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         schedule="rate(1 hour)",
     ),
 }
+
+
+# Every database user a function signs in as; the RDS Proxy may connect as exactly these.
+DB_USERS = tuple(sorted({spec.db_user for spec in FUNCTIONS.values() if spec.db_user}))
 
 
 def existing_functions(functions_dir: Path = FUNCTIONS_DIR) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra_cdk.nag import acknowledge
 
 if TYPE_CHECKING:
     from infra_cdk.config import EnvironmentConfig
@@ -28,7 +30,7 @@ class Stream(Construct):
     def _add_stream(self) -> kinesis.Stream:
         stream_config = self._config.stream
         provisioned = stream_config.mode == "provisioned"
-        return kinesis.Stream(
+        stream = kinesis.Stream(
             self,
             "Events",
             encryption=kinesis.StreamEncryption.KMS,
@@ -37,6 +39,13 @@ class Stream(Construct):
             shard_count=stream_config.shard_count if provisioned else None,
             retention_period=Duration.hours(stream_config.retention_hours),
         )
+        acknowledge(
+            stream,
+            "AwsSolutions-KDS3",
+            "A customer-managed key is deliberate: its key policy limits who can read activity data, "
+            "it is rotated yearly, and its use is auditable per principal in CloudTrail.",
+        )
+        return stream
 
     def _add_dead_letter_queue(self) -> sqs.Queue:
         queue = sqs.Queue(
@@ -47,9 +56,10 @@ class Stream(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        Validations.of(queue).acknowledge(
-            id="AwsSolutions-SQS3",
-            reason="This queue is itself the dead-letter queue: the on-failure destination of the "
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue: the on-failure destination of the "
             "ingest_stream event source mapping (it receives batch metadata to replay from the stream).",
         )
         return queue

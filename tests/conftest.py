@@ -24,12 +24,12 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WorkforceMonitoring")
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
+from infra_cdk.local.pki import Issued, LocalCA  # noqa: E402
+from infra_cdk.local.resources import REGION, Resources, create_resources  # noqa: E402
 from shared import aws  # noqa: E402
 from shared.certs import identity_from_pem  # noqa: E402
 from shared.dynamo.consent import ConsentState, ConsentStatus, ConsentStore  # noqa: E402
 from shared.dynamo.devices import Device, DeviceRegistry  # noqa: E402
-from tests.support.aws_resources import REGION, Resources, create_resources  # noqa: E402
-from tests.support.pki import Issued, TestCA  # noqa: E402
 from tests.support.postgres import fresh_database, server_url  # noqa: E402
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ def aws_resources(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
 
 
 @pytest.fixture(scope="session")
-def ca() -> TestCA:
-    return TestCA()
+def ca() -> LocalCA:
+    return LocalCA()
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Agent:
     cert: Issued
 
 
-def enroll(ca: TestCA, table: str, tenant_id: str | None = None, employee_id: str | None = None) -> Agent:
+def enroll(ca: LocalCA, table: str, tenant_id: str | None = None, employee_id: str | None = None) -> Agent:
     tenant_id = tenant_id or f"t-{uuid.uuid4().hex[:8]}"
     employee_id = employee_id or str(uuid.uuid4())
     cert = ca.issue(f"device-{employee_id[:8]}")
@@ -118,7 +118,7 @@ ALL_CATEGORIES = {"apps", "window_titles", "urls", "input_counts"}
 
 
 @pytest.fixture
-def agent(aws_resources: Resources, ca: TestCA) -> Agent:
+def agent(aws_resources: Resources, ca: LocalCA) -> Agent:
     """An enrolled agent whose employee consented to every category."""
     a = enroll(ca, aws_resources.devices_table)
     set_consent(aws_resources.consent_table, a, ConsentStatus.ACTIVE, ALL_CATEGORIES)

@@ -8,13 +8,13 @@ import pytest
 
 from functions.ingest_api import handler as ingest_api
 from functions.ingest_stream import handler as ingest_stream
+from infra_cdk.local.apigw import FakeLambdaContext, rest_event
 from shared.db import pool as db_pool
-from tests.support.apigw import FakeLambdaContext, rest_event
 from tests.support.kinesis import stream_to_lambda_event
 
 if TYPE_CHECKING:
+    from infra_cdk.local.resources import Resources
     from tests.conftest import Agent
-    from tests.support.aws_resources import Resources
 
 pytestmark = pytest.mark.integration
 

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from infra_cdk.local.pki import LocalCA
+from infra_cdk.local.resources import REGION, Resources
 from shared.crypto.data_keys import DataKeyStore, EsdkKeyWrapper
 from shared.crypto.fields import FieldCipher, FieldDecryptionError, associated_data
 from shared.dynamo.consent import ConsentStatus
 from shared.dynamo.devices import DeviceRegistry
 from tests.conftest import ALL_CATEGORIES, Agent, enroll, set_consent
 from tests.support.activity import make_events
-from tests.support.aws_resources import REGION, Resources
 from tests.support.kinesis import lambda_event, read_stream
-from tests.support.pki import TestCA
 
 if TYPE_CHECKING:
     import psycopg
@@ -64,7 +64,7 @@ def test_accepted_events_are_stored_once_even_when_posted_and_delivered_three_ti
 
 
 def test_rollups_equal_a_recomputation_from_raw_rows_after_redelivery(
-    aws_resources: Resources, ca: TestCA, post_events: Any, deliver: Any, db: psycopg.Connection
+    aws_resources: Resources, ca: LocalCA, post_events: Any, deliver: Any, db: psycopg.Connection
 ) -> None:
     # Given two employees of one tenant posting overlapping hours of activity
     first = enroll(ca, aws_resources.devices_table, tenant_id="t-rollup")
@@ -84,7 +84,7 @@ def test_rollups_equal_a_recomputation_from_raw_rows_after_redelivery(
 
 
 def test_no_consent_is_403_and_nothing_goes_on_the_stream(
-    aws_resources: Resources, ca: TestCA, post_events: Any
+    aws_resources: Resources, ca: LocalCA, post_events: Any
 ) -> None:
     # Given an enrolled device whose employee never consented, and one who withdrew
     never = enroll(ca, aws_resources.devices_table)
@@ -136,11 +136,11 @@ def test_events_outside_the_consented_categories_are_rejected_alone(
 
 
 def test_revoked_unknown_and_expired_devices_are_403(
-    aws_resources: Resources, agent: Agent, ca: TestCA, post_events: Any
+    aws_resources: Resources, agent: Agent, ca: LocalCA, post_events: Any
 ) -> None:
     registry = DeviceRegistry(boto3.client("dynamodb", region_name=REGION), aws_resources.devices_table)
     stranger = Agent(agent.tenant_id, agent.employee_id, agent.device, ca.issue("not-registered"))
-    other_ca = TestCA("Some Other CA")
+    other_ca = LocalCA("Some Other CA")
     forged = Agent(agent.tenant_id, agent.employee_id, agent.device, other_ca.issue("device-x"))
     expired = enroll(ca, aws_resources.devices_table)
     expired.cert = ca.issue(
@@ -273,7 +273,12 @@ def test_a_failing_transaction_leaves_no_partial_rows(
 
 
 def test_window_titles_and_urls_are_encrypted_and_bound_to_their_row(
-    agent: Agent, post_events: Any, deliver: Any, db: psycopg.Connection, aws_resources: Resources, ca: TestCA
+    agent: Agent,
+    post_events: Any,
+    deliver: Any,
+    db: psycopg.Connection,
+    aws_resources: Resources,
+    ca: LocalCA,
 ) -> None:
     events = make_events(10)
     post_events(agent, {"events": events})
@@ -364,7 +369,7 @@ def test_agent_config_reports_what_the_device_may_collect(
     aws_resources: Resources, agent: Agent, handlers: None
 ) -> None:
     from functions.ingest_api import handler
-    from tests.support.apigw import FakeLambdaContext, rest_event
+    from infra_cdk.local.apigw import FakeLambdaContext, rest_event
 
     set_consent(aws_resources.consent_table, agent, ConsentStatus.ACTIVE, {"apps", "input_counts"})
     resp = handler.lambda_handler(

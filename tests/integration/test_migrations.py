@@ -75,7 +75,7 @@ def test_the_deploy_trigger_function_applies_the_migrations(
     import json
 
     from functions.db_migrate.handler import lambda_handler
-    from tests.support.apigw import FakeLambdaContext
+    from infra_cdk.local.apigw import FakeLambdaContext
 
     sample = json.loads((Path(__file__).resolve().parents[2] / "events/db_migrate/trigger.json").read_text())
     with fresh_database(pg_server, migrate=False) as url:

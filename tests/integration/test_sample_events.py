@@ -12,14 +12,14 @@ import pytest
 
 from functions.ingest_api import handler as ingest_api
 from functions.ingest_stream import handler as ingest_stream
+from infra_cdk.local.apigw import FakeLambdaContext
+from infra_cdk.local.resources import REGION, Resources
 from shared.certs import identity_from_pem
 from shared.dynamo.consent import ConsentStatus
 from shared.dynamo.devices import Device, DeviceRegistry
 from shared.dynamo.tenants import TenantSettings, TenantStore
 from tests.conftest import ALL_CATEGORIES, Agent, set_consent
 from tests.support import samples
-from tests.support.apigw import FakeLambdaContext
-from tests.support.aws_resources import REGION, Resources
 
 pytestmark = pytest.mark.integration
 EVENTS = Path(__file__).resolve().parents[2] / "events"

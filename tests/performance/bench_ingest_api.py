@@ -60,13 +60,13 @@ def run(report: Report) -> None:
     from moto import mock_aws
 
     from functions.ingest_api import handler
+    from infra_cdk.local.apigw import FakeLambdaContext, rest_event
+    from infra_cdk.local.pki import LocalCA
+    from infra_cdk.local.resources import create_resources
     from shared import aws
     from shared.dynamo.consent import ConsentStatus
     from tests.conftest import ALL_CATEGORIES, enroll, set_consent
     from tests.support.activity import make_events
-    from tests.support.apigw import FakeLambdaContext, rest_event
-    from tests.support.aws_resources import create_resources
-    from tests.support.pki import TestCA
 
     events = make_events(BATCH, start=datetime.now(UTC) - timedelta(hours=3))
     body = json.dumps({"events": events})
@@ -84,7 +84,7 @@ def run(report: Report) -> None:
         for k, v in res.env().items():
             os.environ[k] = v
         handler.deps.cache_clear()
-        agent = enroll(TestCA(), res.devices_table)
+        agent = enroll(LocalCA(), res.devices_table)
         set_consent(res.consent_table, agent, ConsentStatus.ACTIVE, ALL_CATEGORIES)
         d = handler.deps()
         object.__setattr__(d, "publisher", InMemoryStream())

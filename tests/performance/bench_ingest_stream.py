@@ -85,11 +85,11 @@ def run(report: Report) -> None:
     from moto import mock_aws
 
     from functions.ingest_stream import handler, logic
+    from infra_cdk.local.apigw import FakeLambdaContext
+    from infra_cdk.local.resources import REGION, create_resources
     from shared import aws
     from shared.db import pool as db_pool
     from shared.dynamo.consent import ConsentState, ConsentStatus, ConsentStore
-    from tests.support.apigw import FakeLambdaContext
-    from tests.support.aws_resources import REGION, create_resources
     from tests.support.kinesis import lambda_event
     from tests.support.postgres import fresh_database, server_url
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.aws_resources import REGION
+from infra_cdk.local.resources import REGION
 
 
 def read_stream(stream_name: str) -> list[dict[str, Any]]:

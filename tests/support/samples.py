@@ -10,10 +10,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from infra_cdk.local.apigw import rest_event
+from infra_cdk.local.pki import LocalCA
 from tests.support.activity import make_events
-from tests.support.apigw import rest_event
 from tests.support.kinesis import lambda_event
-from tests.support.pki import TestCA
 
 ROOT = Path(__file__).resolve().parents[2] / "events"
 TENANT = "t-acme"
@@ -27,7 +27,7 @@ def _write(path: Path, doc: object) -> None:
 
 
 def main() -> None:
-    ca = TestCA("Acme Device CA")
+    ca = LocalCA("Acme Device CA")
     now = datetime.now(UTC).replace(microsecond=0)
     cert = ca.issue(f"device-{DEVICE[:8]}", not_after=now + timedelta(days=3650))
     events = make_events(20, start=now - timedelta(minutes=30), seed=2026)

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra_cdk.local.apigw import rest_event
+from infra_cdk.local.pki import LocalCA
 from shared.certs import identity_from_event, identity_from_pem, normalize_serial
 from shared.crypto.fields import FieldCipher, FieldDecryptionError, associated_data
 from shared.dynamo.ttl_cache import TtlCache
 from shared.errors import DeviceNotAuthorized
-from tests.support.apigw import rest_event
-from tests.support.pki import TestCA
 
 
 def test_field_ciphertext_is_bound_to_key_and_row() -> None:
@@ -37,7 +37,7 @@ def test_same_plaintext_encrypts_differently_each_time() -> None:
 
 
 def test_certificate_identity_matches_between_registration_and_api_gateway() -> None:
-    ca = TestCA()
+    ca = LocalCA()
     issued = ca.issue("device-1")
     registered = identity_from_pem(issued.cert_pem)
     presented = identity_from_event(rest_event("GET", "/v1/agent/config", cert_pem=issued.cert_pem))
@@ -47,7 +47,7 @@ def test_certificate_identity_matches_between_registration_and_api_gateway() -> 
 
 
 def test_missing_garbled_or_expired_certificates_are_not_authorized() -> None:
-    ca = TestCA()
+    ca = LocalCA()
     expired = ca.issue(
         "old",
         not_before=datetime.now(UTC) - timedelta(days=10),

@@ -1,7 +1,12 @@
-"""A throw-away certificate authority and device certificates, made with `cryptography` (real X.509)."""
+"""A local certificate authority: device (client) and server certificates, real X.509 via `cryptography`.
+
+The local stack's agent API trusts this CA exactly as API Gateway trusts the truststore in S3;
+tests use it to make devices, expired certificates and certificates of a foreign CA.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,10 +29,17 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
     ).decode()
 
 
-class TestCA:
-    __test__ = False  # not a pytest class
-
-    def __init__(self, name: str = "Workforce Test Device CA") -> None:
+class LocalCA:
+    def __init__(
+        self, name: str = "Workforce Test Device CA", key_pem: str | None = None, cert_pem: str | None = None
+    ) -> None:
+        if key_pem and cert_pem:  # reload a CA kept on disk
+            loaded = serialization.load_pem_private_key(key_pem.encode(), password=None)
+            assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+            self.key = loaded
+            self.cert = x509.load_pem_x509_certificate(cert_pem.encode())
+            self.name = self.cert.subject
+            return
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.name = x509.Name(
             [
@@ -89,9 +101,10 @@ class TestCA:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )
-        if dns_names:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
-            )
+        if dns_names or server:
+            names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+            if server:
+                names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         return Issued(cert.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key), serial)

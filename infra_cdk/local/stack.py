@@ -1,0 +1,206 @@
+"""The whole system on one machine: moto (server mode), PostgreSQL, the real handlers behind local servers.
+
+What runs (see ``python -m infra_cdk.local``):
+- moto on ``aws_endpoint`` with the tables, stream, bus, KMS key and Cognito pool the functions use;
+- PostgreSQL: ``DATABASE_URL`` if set, else an embedded server under ``.local/pgdata``; migrated;
+- the agent API on HTTPS requiring a client certificate of the local CA (``.local/certs/ca.pem``);
+- a poller feeding the stream to the consumer in batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+@dataclass
+class Ports:
+    agent: int = 8443
+    aws: int = 5000
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        return cls(
+            agent=int(os.environ.get("LOCAL_AGENT_PORT", "8443")),
+            aws=int(os.environ.get("LOCAL_AWS_PORT", "5000")),
+        )
+
+
+@dataclass
+class LocalStack:
+    state_dir: Path = REPO_ROOT / ".local"
+    ports: Ports = field(default_factory=Ports.from_env)
+    log: Any = print
+    _stops: list[Any] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def certs_dir(self) -> Path:
+        return self.state_dir / "certs"
+
+    def start(self) -> dict[str, Any]:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, Any]:
+        self._check_ports_free()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.certs_dir, ignore_errors=True)
+        self.certs_dir.mkdir(parents=True)
+        (self.state_dir / "stack.json").unlink(missing_ok=True)
+        endpoint = f"http://127.0.0.1:{self.ports.aws}"
+        self._set_base_env(endpoint)
+        self._start_moto()
+        database_url = self._start_postgres()
+        os.environ["DATABASE_URL"] = database_url
+
+        from infra_cdk.local.pki import LocalCA
+        from infra_cdk.local.resources import create_resources
+        from infra_cdk.local.seed import create_user_pool, seed
+
+        resources = create_resources(prefix="wm-local", region=REGION)
+        os.environ.update(resources.env())
+        ca = LocalCA("Workforce Local Device CA")
+        (self.certs_dir / "ca.pem").write_text(ca.cert_pem)
+        (self.certs_dir / "ca.key").write_text(ca.key_pem)
+        server = ca.issue("localhost", server=True, dns_names=("localhost",))
+        (self.certs_dir / "server.pem").write_text(server.cert_pem + ca.cert_pem)
+        (self.certs_dir / "server.key").write_text(server.key_pem)
+        pool, client = create_user_pool(REGION)
+        demo = seed(resources, ca, self.certs_dir, REPO_ROOT, pool, REGION)
+
+        agent_url = self._start_agent_api()
+        self._start_poller(resources.stream_name)
+        self.info = {
+            "agent_api": agent_url,
+            "aws_endpoint": endpoint,
+            "region": REGION,
+            "user_pool_id": pool,
+            "user_pool_client_id": client,
+            "ca_cert": str((self.certs_dir / "ca.pem").relative_to(REPO_ROOT)),
+            "database_url": database_url,
+            "resources": resources.env(),
+            "demo": demo.as_json(),
+        }
+        (self.state_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
+        return self.info
+
+    def stop(self) -> None:
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as err:  # keep stopping the rest; say what did not stop cleanly
+                self.log(f"while stopping: {type(err).__name__}: {err}")
+
+    # --- pieces -------------------------------------------------------------------------------
+    def _check_ports_free(self) -> None:
+        import socket
+
+        for name, port in (("LOCAL_AGENT_PORT", self.ports.agent), ("LOCAL_AWS_PORT", self.ports.aws)):
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError as err:
+                    raise PortInUseError(
+                        f"port {port} is in use ({err.strerror}); stop what holds it or set {name}"
+                    ) from err
+
+    @staticmethod
+    def _set_base_env(endpoint: str) -> None:
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts any credentials
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_METRICS_DISABLED="true",
+            POWERTOOLS_METRICS_NAMESPACE="WorkforceMonitoring",
+            POWERTOOLS_LOG_LEVEL=os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+
+    def _start_moto(self) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is ours to log
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.aws, verbose=False)
+        server.start()
+        self._stops.append(server.stop)
+        self.log(f"moto        http://127.0.0.1:{self.ports.aws}")
+
+    def _start_postgres(self) -> str:
+        import psycopg
+
+        from shared.db.migrate import apply
+
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            import pgserver
+
+            data_dir = self.state_dir / "pgdata"
+            shutil.rmtree(data_dir, ignore_errors=True)  # moto starts empty; so does the database
+            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            self._stops.append(server.cleanup)
+            url = server.get_uri()
+            self.log(f"postgres    embedded, data in {data_dir.relative_to(REPO_ROOT)}")
+        else:
+            self.log("postgres    DATABASE_URL")
+        with psycopg.connect(url) as conn:
+            applied = apply(conn)
+        self.log(f"migrations  {', '.join(applied) if applied else 'up to date'}")
+        return url
+
+    def _start_agent_api(self) -> str:
+        from functions.ingest_api import handler as ingest_api
+        from infra_cdk.local.agent_server import AgentApiServer, tls_context
+
+        ctx = tls_context(
+            self.certs_dir / "server.pem", self.certs_dir / "server.key", self.certs_dir / "ca.pem"
+        )
+        ingest_api.deps.cache_clear()
+        server = AgentApiServer("127.0.0.1", self.ports.agent, ingest_api.lambda_handler, ctx, log=self.log)
+        server.start()
+        self._stops.append(server.stop)
+        url = f"https://127.0.0.1:{server.port}"
+        self.log(f"agent API   {url} (mutual TLS, CA {self.certs_dir.relative_to(REPO_ROOT)}/ca.pem)")
+        return url
+
+    def _start_poller(self, stream_name: str) -> None:
+        import boto3
+
+        from functions.ingest_stream import handler as ingest_stream
+        from infra_cdk.local.poller import StreamPoller
+        from shared.db.pool import close_all
+
+        ingest_stream.deps.cache_clear()
+        poller = StreamPoller(
+            boto3.client("kinesis", region_name=REGION),
+            stream_name,
+            ingest_stream.lambda_handler,
+            self.state_dir / "dlq.jsonl",
+            log=self.log,
+        )
+        poller.start()
+        self._stops.append(close_all)
+        self._stops.append(poller.stop)
+        self.log(f"consumer    polling {stream_name}")
