@@ -31,6 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra_cdk.constants import (
+    DB_MIGRATION_USER,
     DB_NAME,
     DB_PORT,
     DEVICES_DEVICE_ID_INDEX,
@@ -325,9 +326,17 @@ class Functions(Construct):
         # manages and rotates) directly on the writer, to create the IAM-authenticated roles.
         secret = self._data.cluster.secret
         assert secret is not None
+        function_users = sorted(
+            {
+                spec.db_user
+                for spec in FUNCTIONS.values()
+                if spec.db_user and spec.db_user != DB_MIGRATION_USER
+            }
+        )
         return {
             "DB_BOOTSTRAP_HOST": self._data.cluster.cluster_endpoint.hostname,
             "DB_BOOTSTRAP_SECRET_ARN": secret.secret_arn,
+            "DB_FUNCTION_USERS": ",".join(function_users),
         }
 
     def _grant_db_migrate(self, function: lambda_.Function) -> None:

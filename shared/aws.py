@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -58,7 +59,13 @@ def kms() -> KMSClient:
     return client
 
 
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    client: SecretsManagerClient = _client("secretsmanager")
+    return client
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch moto contexts and endpoints)."""
-    for factory in (_session, dynamodb, kinesis, events, kms):
+    for factory in (_session, dynamodb, kinesis, events, kms, secretsmanager):
         factory.cache_clear()

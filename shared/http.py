@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.errors import BadRequest, DomainError, NotFound, ValidationFailed
-from shared.observability import logger
+from shared.observability import logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+AUTHORIZATION_FAILURES = "AuthorizationFailures"
 
 
 def error_body(code: str, message: str, request_id: str, details: Any = None) -> dict[str, Any]:
@@ -63,7 +66,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(err: DomainError) -> Response[str]:
-        if err.status >= 500:
+        if err.status in (401, 403) and err.code != "consent_required":
+            # A security event: alarms watch for spikes of these.
+            metrics.add_metric(name=AUTHORIZATION_FAILURES, unit=MetricUnit.Count, value=1)
+            logger.warning("authorization failure", extra={"security_event": True, "error_code": err.code})
+        elif err.status >= 500:
             logger.error("request failed: %s", err.code, extra={"error_code": err.code})
         else:
             logger.info("request refused: %s", err.code, extra={"error_code": err.code})

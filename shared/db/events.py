@@ -9,13 +9,11 @@ nothing and so changes no rollup.
 from __future__ import annotations
 
 import contextlib
-import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import psycopg
-from psycopg import sql
 
 from shared.errors import StoreUnavailable
 
@@ -85,10 +83,6 @@ class StoredSummary:
     inserted: int
     first_ts: datetime
     last_ts: datetime
-
-
-def partition_name(day: date) -> str:
-    return f"activity_events_{day:%Y%m%d}"
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -180,35 +174,18 @@ class EventWriter:
         return BatchWriter(self, conn)
 
     def ensure_partitions(self, conn: psycopg.Connection[Any], days: Iterable[date]) -> None:
-        """Create the daily partitions these days need (idempotent, safe under concurrent consumers)."""
+        """Create the daily partitions these days need (idempotent, safe under concurrent consumers).
+
+        Runs ``ensure_activity_partition`` (SECURITY DEFINER, migration 0002), so the consumer's
+        role needs no ownership of ``activity_events``.
+        """
         missing = sorted(set(days) - self._known_days)
         if not missing:
             return
         with conn.transaction():
-            existing = {
-                name
-                for (name,) in conn.execute(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "WHERE i.inhparent = 'activity_events'::regclass"
-                ).fetchall()
-            }
-        for day in missing:
-            name = partition_name(day)
-            if name not in existing:
-                self._create_partition(conn, day, name)
-            self._known_days.add(day)
-
-    @staticmethod
-    def _create_partition(conn: psycopg.Connection[Any], day: date, name: str) -> None:
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        with conn.transaction():
-            # Serialise creators of the same day; IF NOT EXISTS alone still races on the catalog.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(name.encode()),))
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF activity_events FOR VALUES FROM ({}) TO ({})"
-                ).format(sql.Identifier(name), sql.Literal(start), sql.Literal(start + timedelta(days=1)))
-            )
+            for day in missing:
+                conn.execute("SELECT ensure_activity_partition(%s)", (day,))
+        self._known_days.update(missing)
 
 
 class BatchWriter:

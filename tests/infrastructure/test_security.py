@@ -396,7 +396,16 @@ def test_functions_get_the_environment_of_the_contract(template_json: dict[str, 
             "DB_USER",
             "DB_IAM_AUTH",
         },
-        "db_migrate": {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_IAM_AUTH"},
+        "db_migrate": {
+            "DB_HOST",
+            "DB_PORT",
+            "DB_NAME",
+            "DB_USER",
+            "DB_IAM_AUTH",
+            "DB_BOOTSTRAP_HOST",
+            "DB_BOOTSTRAP_SECRET_ARN",
+            "DB_FUNCTION_USERS",
+        },
     }
     for name, variables in contract.items():
         _, function = function_named(template_json, name)
@@ -408,6 +417,24 @@ def test_functions_get_the_environment_of_the_contract(template_json: dict[str, 
                 environment["DB_HOST"] == {"Fn::GetAtt": [Match.any_value(), "Endpoint"]}
                 or "Fn::GetAtt" in (environment["DB_HOST"])
             )
+
+
+def test_every_required_setting_of_a_function_is_in_its_environment(template_json: dict[str, Any]) -> None:
+    # The settings models are the functions' own statement of what they need: no drift allowed.
+    from functions.db_migrate.settings import MigrateSettings
+    from functions.ingest_api.settings import IngestApiSettings
+    from functions.ingest_stream.settings import IngestStreamSettings
+
+    for name, model in (
+        ("ingest_api", IngestApiSettings),
+        ("ingest_stream", IngestStreamSettings),
+        ("db_migrate", MigrateSettings),
+    ):
+        required = {field.upper() for field, info in model.model_fields.items() if info.is_required()}
+        _, function = function_named(template_json, name)
+        assert required <= set(function["Properties"]["Environment"]["Variables"]), name
+    _, migrate = function_named(template_json, "db_migrate")
+    assert "wm_ingest" in migrate["Properties"]["Environment"]["Variables"]["DB_FUNCTION_USERS"].split(",")
 
 
 def _actions(statements: list[dict[str, Any]]) -> set[str]:

@@ -136,7 +136,7 @@ def test_events_outside_the_consented_categories_are_rejected_alone(
 
 
 def test_revoked_unknown_and_expired_devices_are_403(
-    aws_resources: Resources, agent: Agent, ca: LocalCA, post_events: Any
+    aws_resources: Resources, agent: Agent, ca: LocalCA, post_events: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     registry = DeviceRegistry(boto3.client("dynamodb", region_name=REGION), aws_resources.devices_table)
     stranger = Agent(agent.tenant_id, agent.employee_id, agent.device, ca.issue("not-registered"))
@@ -158,6 +158,9 @@ def test_revoked_unknown_and_expired_devices_are_403(
     # Then its very next request is refused
     status, body = post_events(agent, {"events": make_events(2, seed=4)})
     assert (status, body["error"]["code"]) == (403, "device_not_authorized")
+    # And every refusal was counted for the authorisation-failure alarm
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert sum(sum(m.get("AuthorizationFailures", [])) for m in emf) == 4
 
 
 def test_unknown_fields_and_keystroke_content_are_rejected(agent: Agent, post_events: Any) -> None:

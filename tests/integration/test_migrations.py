@@ -80,5 +80,57 @@ def test_the_deploy_trigger_function_applies_the_migrations(
     sample = json.loads((Path(__file__).resolve().parents[2] / "events/db_migrate/trigger.json").read_text())
     with fresh_database(pg_server, migrate=False) as url:
         monkeypatch.setenv("DATABASE_URL", url)
-        assert lambda_handler(sample, FakeLambdaContext()) == {"applied": [m.version for m in discover()]}
-        assert lambda_handler(sample, FakeLambdaContext()) == {"applied": []}
+        first = lambda_handler(sample, FakeLambdaContext())
+        assert first == {"applied": [m.version for m in discover()], "roles_created": []}
+        assert lambda_handler(sample, FakeLambdaContext()) == {"applied": [], "roles_created": []}
+
+
+def test_the_first_deploy_bootstrap_creates_the_function_roles_as_the_master_user(
+    pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import uuid
+
+    import boto3
+    from moto import mock_aws
+    from psycopg.conninfo import conninfo_to_dict
+
+    from functions.db_migrate.handler import lambda_handler
+    from infra_cdk.local.apigw import FakeLambdaContext
+    from shared import aws
+
+    suffix = uuid.uuid4().hex[:6]
+    migrator, reader = f"wm_migrator_{suffix}", f"wm_reader_{suffix}"
+    server = conninfo_to_dict(pg_server)
+    try:
+        with fresh_database(pg_server, migrate=False) as url, mock_aws():
+            aws.reset_clients()
+            # Given the master secret RDS keeps, and a database with none of the roles yet
+            arn = boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+                Name="db-master",
+                SecretString=json.dumps(
+                    {"username": server.get("user", "postgres"), "password": server.get("password", "")}
+                ),
+            )["ARN"]
+            monkeypatch.setenv("DATABASE_URL", url)
+            monkeypatch.setenv("DB_BOOTSTRAP_SECRET_ARN", arn)
+            monkeypatch.setenv("DB_BOOTSTRAP_HOST", str(server.get("host", "127.0.0.1")))
+            if server.get("port"):
+                monkeypatch.setenv("DB_PORT", str(server["port"]))
+            monkeypatch.setenv("DB_NAME", conninfo_to_dict(url)["dbname"])
+            monkeypatch.setenv("DB_USER", migrator)
+            monkeypatch.setenv("DB_FUNCTION_USERS", f"wm_ingest,{reader}")
+            # When the trigger runs twice
+            first = lambda_handler({}, FakeLambdaContext())
+            second = lambda_handler({}, FakeLambdaContext())
+            with psycopg.connect(url) as conn:
+                roles = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolcanlogin")}
+            aws.reset_clients()
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            for role in (migrator, reader):
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+    # Then the roles exist once, and only the missing ones were created
+    assert set(first["roles_created"]) == {migrator, reader}
+    assert second["roles_created"] == []
+    assert {migrator, reader, "wm_ingest"} <= roles
