@@ -10,7 +10,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam lint format typecheck test unit integration infra bench local synth layer deploy clean
+.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local synth layer deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ unit: $(STAMP) ## unit tests only
 
 integration: $(STAMP) ## integration tests (real PostgreSQL + moto)
 	$(PY) -m pytest tests/integration -q
+
+e2e: $(STAMP) ## end-to-end tests against the local stack (started by the tests)
+	$(PY) -m pytest tests/e2e -q
 
 infra: $(STAMP) $(SAM_STAMP) ## infrastructure tests (CDK synth, cdk-nag, cfn-lint)
 	$(PY) -m pytest tests/infrastructure -q

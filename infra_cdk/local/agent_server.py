@@ -77,8 +77,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
         if length > API_GATEWAY_MAX_BODY:
+            # Read (and drop) what the client sends, so it sees the answer rather than a reset.
+            remaining = min(length, 8 * API_GATEWAY_MAX_BODY)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             self._reply(413, gateway_error("payload_too_large", "Request too large for API Gateway."), {})
             self.close_connection = True
+            self.server.log(f"agent  {self.command} {self.path} -> 413 ({length} B in, refused)")
             return
         body = self.rfile.read(length) if length else b""
         der = self.connection.getpeercert(binary_form=True)  # type: ignore[attr-defined]

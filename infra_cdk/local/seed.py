@@ -81,7 +81,9 @@ def _user(
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
 
 
-def seed(resources: Resources, ca: LocalCA, certs_dir: Path, repo_root: Path, pool: str, region: str) -> Demo:
+def seed(resources: Resources, ca: LocalCA, certs_dir: Path, pool: str, region: str) -> Demo:
+    from infra_cdk.local.stack import shown
+
     ddb = boto3.client("dynamodb", region_name=region)
     idp = boto3.client("cognito-idp", region_name=region)
     registry = DeviceRegistry(ddb, resources.devices_table)
@@ -120,8 +122,8 @@ def seed(resources: Resources, ca: LocalCA, certs_dir: Path, repo_root: Path, po
                     "employee_id": employee_id,
                     "team": team,
                     "device_id": device_id,
-                    "device_cert": str(cert_path.relative_to(repo_root)),
-                    "device_key": str(key_path.relative_to(repo_root)),
+                    "device_cert": shown(cert_path),
+                    "device_key": shown(key_path),
                 }
             )
     demo.users["employees"] = employees

@@ -37,9 +37,21 @@ class Ports:
         )
 
 
+def _default_state_dir() -> Path:
+    return Path(os.environ.get("LOCAL_STATE_DIR") or REPO_ROOT / ".local")
+
+
+def shown(path: Path) -> str:
+    """Paths in stack.json and logs: relative to the repository root when inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
 @dataclass
 class LocalStack:
-    state_dir: Path = REPO_ROOT / ".local"
+    state_dir: Path = field(default_factory=_default_state_dir)
     ports: Ports = field(default_factory=Ports.from_env)
     log: Any = print
     _stops: list[Any] = field(default_factory=list)
@@ -81,7 +93,7 @@ class LocalStack:
         (self.certs_dir / "server.pem").write_text(server.cert_pem + ca.cert_pem)
         (self.certs_dir / "server.key").write_text(server.key_pem)
         pool, client = create_user_pool(REGION)
-        demo = seed(resources, ca, self.certs_dir, REPO_ROOT, pool, REGION)
+        demo = seed(resources, ca, self.certs_dir, pool, REGION)
 
         agent_url = self._start_agent_api()
         self._start_poller(resources.stream_name)
@@ -91,7 +103,7 @@ class LocalStack:
             "region": REGION,
             "user_pool_id": pool,
             "user_pool_client_id": client,
-            "ca_cert": str((self.certs_dir / "ca.pem").relative_to(REPO_ROOT)),
+            "ca_cert": shown(self.certs_dir / "ca.pem"),
             "database_url": database_url,
             "resources": resources.env(),
             "demo": demo.as_json(),
@@ -162,7 +174,7 @@ class LocalStack:
             server = pgserver.get_server(data_dir, cleanup_mode="stop")
             self._stops.append(server.cleanup)
             url = server.get_uri()
-            self.log(f"postgres    embedded, data in {data_dir.relative_to(REPO_ROOT)}")
+            self.log(f"postgres    embedded, data in {shown(data_dir)}")
         else:
             self.log("postgres    DATABASE_URL")
         with psycopg.connect(url) as conn:
@@ -182,7 +194,7 @@ class LocalStack:
         server.start()
         self._stops.append(server.stop)
         url = f"https://127.0.0.1:{server.port}"
-        self.log(f"agent API   {url} (mutual TLS, CA {self.certs_dir.relative_to(REPO_ROOT)}/ca.pem)")
+        self.log(f"agent API   {url} (mutual TLS, CA {shown(self.certs_dir / 'ca.pem')})")
         return url
 
     def _start_poller(self, stream_name: str) -> None:

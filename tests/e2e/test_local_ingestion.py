@@ -1,0 +1,137 @@
+"""`make local`'s agent API over real mutual TLS, through the stream, into PostgreSQL."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import ssl
+import subprocess
+import time
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+
+from infra_cdk.local.pki import LocalCA
+from shared.dynamo.consent import ConsentState, ConsentStatus, ConsentStore
+from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+from tests.support.activity import make_events
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def tls(stack: RunningStack, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(stack.path(stack.info["ca_cert"])))
+    if cert and key:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def request(
+    stack: RunningStack, method: str, path: str, employee: dict[str, Any] | None, body: bytes | None = None
+) -> tuple[int, dict[str, Any]]:
+    host, port = stack.info["agent_api"].removeprefix("https://").split(":")
+    cert = (
+        (str(stack.path(employee["device_cert"])), str(stack.path(employee["device_key"])))
+        if employee
+        else (None, None)
+    )
+    conn = http.client.HTTPSConnection(host, int(port), context=tls(stack, *cert), timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def grant_consent(stack: RunningStack, employee: dict[str, Any], categories: set[str]) -> None:
+    # What the consent service writes when an employee grants consent (the consent API is issue 4's).
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.info["aws_endpoint"],
+        region_name=stack.info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    ConsentStore(ddb, stack.info["resources"]["CONSENT_TABLE"]).put_current(
+        stack.info["demo"]["tenant_id"],
+        employee["employee_id"],
+        ConsentState(ConsentStatus.ACTIVE, "2026-01", frozenset(categories)),
+    )
+
+
+def stored_count(stack: RunningStack, employee_id: str) -> int:
+    with psycopg.connect(stack.info["database_url"]) as conn:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM activity_events WHERE employee_id = %s", (employee_id,)
+            ).fetchone()[0]
+        )
+
+
+def test_an_agent_posts_over_mutual_tls_and_its_events_are_stored(local_stack: RunningStack) -> None:
+    employee = local_stack.info["demo"]["users"]["employees"][0]
+    # Given no consent yet (the demo tenant starts without any)
+    status, body = request(local_stack, "GET", "/v1/agent/config", employee)
+    assert (status, body["consent"]["status"]) == (200, "none")
+    status, body = request(
+        local_stack, "POST", "/v1/events", employee, json.dumps({"events": make_events(5)}).encode()
+    )
+    assert (status, body["error"]["code"]) == (403, "consent_required")
+    # When the employee consents and the agent posts a batch
+    grant_consent(local_stack, employee, {"apps", "window_titles", "urls", "input_counts"})
+    time.sleep(5.5)  # the agent API's consent cache lives 5 s
+    events = make_events(200, seed=42)
+    status, body = request(
+        local_stack, "POST", "/v1/events", employee, json.dumps({"events": events}).encode()
+    )
+    assert (status, body) == (202, {"accepted": 200, "rejected": []})
+    # Then the poller delivers the stream to the consumer and every event is stored once
+    deadline = time.monotonic() + 60
+    while stored_count(local_stack, employee["employee_id"]) < 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert stored_count(local_stack, employee["employee_id"]) == 200
+    # And posting the same batch again stores nothing more
+    assert (
+        request(local_stack, "POST", "/v1/events", employee, json.dumps({"events": events}).encode())[0]
+        == 202
+    )
+    time.sleep(3)
+    assert stored_count(local_stack, employee["employee_id"]) == 200
+
+
+def test_no_client_certificate_is_refused_in_the_tls_handshake(local_stack: RunningStack) -> None:
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        request(local_stack, "GET", "/v1/agent/config", None)
+
+
+def test_a_certificate_of_another_ca_is_refused_in_the_tls_handshake(
+    local_stack: RunningStack, tmp_path: Any
+) -> None:
+    issued = LocalCA("Rogue CA").issue("rogue-device")
+    (tmp_path / "c.pem").write_text(issued.cert_pem)
+    (tmp_path / "c.key").write_text(issued.key_pem)
+    rogue = {"device_cert": str(tmp_path / "c.pem"), "device_key": str(tmp_path / "c.key")}
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        request(local_stack, "GET", "/v1/agent/config", rogue)
+
+
+def test_bad_requests_get_api_gateway_answers(local_stack: RunningStack) -> None:
+    employee = local_stack.info["demo"]["users"]["employees"][1]
+    status, body = request(local_stack, "GET", "/v1/no-such-route", employee)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = request(local_stack, "POST", "/v1/events", employee, b"x" * (11 * 1024 * 1024))
+    assert (status, body["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_sigterm_stops_everything_and_leaves_no_process_behind(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stack = start_stack(tmp_path_factory.mktemp("stop-test"))
+    assert stop_stack(stack, signal.SIGTERM) == 0
+    leftovers = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert str(stack.state_dir) not in leftovers
+    assert "stopped" in stack.log()
