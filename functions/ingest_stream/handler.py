@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from functions.ingest_stream import logic
-from functions.ingest_stream.pipeline import PipelinedBatch
+from functions.ingest_stream.pipeline import PipelinedBatch, tune_gil_for_pipelining
 from functions.ingest_stream.settings import IngestStreamSettings
 from shared import aws
 from shared.bus import EventBridgePublisher
@@ -66,6 +66,7 @@ def deps() -> Deps:
         bus_name=s.event_bus_name,
     )
     freeze_heap()
+    tune_gil_for_pipelining()
     return built
 
 
