@@ -19,14 +19,12 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
-    RemovalPolicy,
     triggers,
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -43,7 +41,7 @@ from infra_cdk.constants import (
     existing_functions,
 )
 from infra_cdk.nag import acknowledge
-from infra_cdk.retention import log_retention
+from infra_cdk.retention import pascal, retained_log_group
 
 if TYPE_CHECKING:
     from infra_cdk.config import EnvironmentConfig
@@ -165,13 +163,8 @@ class Functions(Construct):
     def make_function(self, name: str, environment: dict[str, str]) -> lambda_.Function:
         """The one way a function is made: arm64, newest Python, shared layer, Powertools, tracing."""
         spec = FUNCTIONS[name]
-        construct_id = "".join(part.capitalize() for part in name.split("_"))
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            retention=log_retention(self._config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        construct_id = pascal(name)
+        log_group = retained_log_group(self, construct_id, self._config.log_retention_days)
         function = lambda_.Function(
             self,
             construct_id,

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_logs as logs
+from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra_cdk.retention import log_retention
+from infra_cdk.retention import pascal, retained_log_group
 
 if TYPE_CHECKING:
     from infra_cdk.config import EnvironmentConfig
@@ -27,13 +26,8 @@ class Workflows(Construct):
     def add_state_machine(
         self, name: str, definition_body: sfn.DefinitionBody, *, timeout: Duration
     ) -> sfn.StateMachine:
-        construct_id = "".join(part.capitalize() for part in name.split("_"))
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            retention=log_retention(self._config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        construct_id = pascal(name)
+        log_group = retained_log_group(self, construct_id, self._config.log_retention_days)
         machine = sfn.StateMachine(
             self,
             construct_id,
