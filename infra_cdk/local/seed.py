@@ -21,10 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from infra_cdk.local.pki import LocalCA
-    from infra_cdk.local.resources import Resources
 
 EMPLOYEES_PER_TEAM = 6
-GROUP_NAMES = ("admin", "manager", "dpo", "auditor", "employee")
 
 
 @dataclass
@@ -48,28 +46,6 @@ def _password() -> str:
     return "Demo-" + "".join(secrets.choice(alphabet) for _ in range(12)) + "!7a"
 
 
-def create_user_pool(region: str) -> tuple[str, str]:
-    idp = boto3.client("cognito-idp", region_name=region)
-    pool = idp.create_user_pool(
-        PoolName="workforce-local",
-        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireUppercase": True, "RequireLowercase": True,
-                                      "RequireNumbers": True, "RequireSymbols": True}},
-        Schema=[
-            {"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False},
-            {"Name": "employee_id", "AttributeDataType": "String", "Mutable": False},
-        ],
-        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
-    )["UserPool"]["Id"]  # fmt: skip
-    client = idp.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="admin-api",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    for group in GROUP_NAMES:
-        idp.create_group(UserPoolId=pool, GroupName=group)
-    return pool, client
-
-
 def _user(
     idp: Any, pool: str, email: str, password: str, tenant: str, group: str, employee_id: str | None
 ) -> None:
@@ -81,14 +57,16 @@ def _user(
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
 
 
-def seed(resources: Resources, ca: LocalCA, certs_dir: Path, pool: str, region: str) -> Demo:
+def seed(
+    devices_table: str, tenants_table: str, ca: LocalCA, certs_dir: Path, pool: str, region: str
+) -> Demo:
     from infra_cdk.local.stack import shown
 
     ddb = boto3.client("dynamodb", region_name=region)
     idp = boto3.client("cognito-idp", region_name=region)
-    registry = DeviceRegistry(ddb, resources.devices_table)
+    registry = DeviceRegistry(ddb, devices_table)
     tenant = str(uuid.uuid4())
-    TenantStore(ddb, resources.tenants_table).put(TenantSettings(tenant_id=tenant))
+    TenantStore(ddb, tenants_table).put(TenantSettings(tenant_id=tenant))
     demo = Demo(
         tenant_id=tenant, password=_password(), teams={"a": str(uuid.uuid4()), "b": str(uuid.uuid4())}
     )

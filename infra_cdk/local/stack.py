@@ -18,6 +18,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
+# The functions this stack runs in-process (their environments come from the template).
+LOCAL_FUNCTIONS = ("ingest_api", "ingest_stream")
 
 
 class PortInUseError(RuntimeError):
@@ -80,23 +82,30 @@ class LocalStack:
         database_url = self._start_postgres()
         os.environ["DATABASE_URL"] = database_url
 
+        from infra_cdk.local.from_template import TemplateResources, synth_local_template
         from infra_cdk.local.pki import LocalCA
-        from infra_cdk.local.resources import create_resources
-        from infra_cdk.local.seed import create_user_pool, seed
+        from infra_cdk.local.seed import seed
 
-        resources = create_resources(prefix="wm-local", region=REGION)
-        os.environ.update(resources.env())
+        template = synth_local_template(self.state_dir / "cdk.out")
+        from_template = TemplateResources(template, REGION)
+        env: dict[str, str] = {}
+        for function in LOCAL_FUNCTIONS:
+            env.update(from_template.function_environment(function))
+        for powertools_own in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"):
+            env.pop(powertools_own, None)
+        os.environ.update(env)
+        self.log(f"resources   from the synthesized template: {', '.join(sorted(env))}")
         ca = LocalCA("Workforce Local Device CA")
         (self.certs_dir / "ca.pem").write_text(ca.cert_pem)
         (self.certs_dir / "ca.key").write_text(ca.key_pem)
         server = ca.issue("localhost", server=True, dns_names=("localhost",))
         (self.certs_dir / "server.pem").write_text(server.cert_pem + ca.cert_pem)
         (self.certs_dir / "server.key").write_text(server.key_pem)
-        pool, client = create_user_pool(REGION)
-        demo = seed(resources, ca, self.certs_dir, pool, REGION)
+        pool, client = from_template.user_pool()
+        demo = seed(env["DEVICES_TABLE"], env["TENANTS_TABLE"], ca, self.certs_dir, pool, REGION)
 
         agent_url = self._start_agent_api()
-        self._start_poller(resources.stream_name)
+        self._start_poller(env["EVENTS_STREAM_NAME"])
         self.info = {
             "agent_api": agent_url,
             "aws_endpoint": endpoint,
@@ -105,7 +114,7 @@ class LocalStack:
             "user_pool_client_id": client,
             "ca_cert": shown(self.certs_dir / "ca.pem"),
             "database_url": database_url,
-            "resources": resources.env(),
+            "resources": env,
             "demo": demo.as_json(),
         }
         (self.state_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")

@@ -135,3 +135,26 @@ def test_sigterm_stops_everything_and_leaves_no_process_behind(
     leftovers = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert str(stack.state_dir) not in leftovers
     assert "stopped" in stack.log()
+
+
+def test_demo_people_sign_in_to_the_local_cognito_and_get_rs256_tokens(local_stack: RunningStack) -> None:
+    import jwt
+
+    idp = boto3.client(
+        "cognito-idp",
+        endpoint_url=local_stack.info["aws_endpoint"],
+        region_name=local_stack.info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    demo = local_stack.info["demo"]
+    tokens = idp.initiate_auth(
+        ClientId=local_stack.info["user_pool_client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": demo["users"]["manager_a"], "PASSWORD": demo["password"]},
+    )["AuthenticationResult"]
+    header = jwt.get_unverified_header(tokens["IdToken"])
+    claims = jwt.decode(tokens["IdToken"], options={"verify_signature": False})
+    assert header["alg"] == "RS256"
+    assert claims["custom:tenant_id"] == demo["tenant_id"]
+    assert claims["cognito:groups"] == ["manager"]
