@@ -53,8 +53,8 @@ e2e: $(STAMP) ## end-to-end tests against the local stack (started by the tests)
 infra: $(STAMP) $(SAM_STAMP) ## infrastructure tests (CDK synth, cdk-nag, cfn-lint)
 	$(PY) -m pytest tests/infrastructure -q
 
-test: $(STAMP) $(SAM_STAMP) lint typecheck ## everything: lint, types, unit, integration, infrastructure, e2e
-	$(PY) -m pytest -q
+test: $(STAMP) $(SAM_STAMP) lint typecheck ## everything: lint, types, unit, integration, infrastructure, e2e (with coverage)
+	$(PY) -m pytest -q --cov=shared --cov=functions --cov-report=term:skip-covered
 
 bench: $(STAMP) ## benchmarks; prints ratios and writes .local/bench.json
 	$(PY) -m tests.performance.run
