@@ -22,6 +22,7 @@ from aws_cdk import (
     triggers,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -32,7 +33,6 @@ from infra_cdk.constants import (
     DB_MIGRATION_USER,
     DB_NAME,
     DB_PORT,
-    DEVICES_DEVICE_ID_INDEX,
     FUNCTIONS,
     LIVE_ALIAS,
     METRICS_NAMESPACE,
@@ -268,19 +268,18 @@ class Functions(Construct):
         }
 
     def _grant_ingest_api(self, function: lambda_.Function) -> None:
+        # GetItem on the tables themselves only: Table.grant would add the devices table's
+        # indexes, which ingestion never reads (it looks devices up by certificate key).
         tables = self._data.tables
-        for table in (tables[Tables.DEVICES], tables[Tables.CONSENT], tables[Tables.TENANTS]):
-            table.grant(function, "dynamodb:GetItem", "dynamodb:Query")
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[tables[t].table_arn for t in (Tables.DEVICES, Tables.CONSENT, Tables.TENANTS)],
+            )
+        )
         self._keys.tables.grant(function, "kms:Decrypt")
         self._stream.stream.grant(function, "kinesis:PutRecords")
         self._keys.stream.grant(function, "kms:GenerateDataKey")
-        assert function.role is not None
-        acknowledge(
-            function.role,
-            f"AwsSolutions-IAM5[Resource::<{_logical_id(tables[Tables.DEVICES])}.Arn>/index/*]",
-            f"The agent's device is found through the {DEVICES_DEVICE_ID_INDEX} GSI; the grant is "
-            "GetItem/Query on the devices table's own indexes only.",
-        )
 
     def _environment_ingest_stream(self) -> dict[str, str]:
         tables = self._data.tables
