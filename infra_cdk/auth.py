@@ -47,7 +47,7 @@ class Auth(Construct):
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             custom_attributes={
                 "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
-                "employee_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=True),
+                "employee_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
             },
             deletion_protection=self._config.deletion_protection,
             removal_policy=RemovalPolicy.RETAIN

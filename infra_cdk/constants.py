@@ -89,6 +89,8 @@ DB_MIGRATION_USER = "wm_migrator"
 DB_INGEST_USER = "wm_ingest"
 
 TRUSTSTORE_KEY = "truststore.pem"
+# Where audit_checkpoint writes signed chain heads in the receipts bucket (shared.audit.checkpoint).
+AUDIT_CHECKPOINT_PREFIX = "audit-checkpoints/"
 
 # --- Auth ----------------------------------------------------------------------------------
 USER_GROUPS = ("admin", "manager", "dpo", "auditor", "employee")
@@ -162,6 +164,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Route("/v1/employees/{id}", ("GET",)),
             Route("/v1/devices", ("POST",)),
             Route("/v1/devices/{id}", ("DELETE",)),
+            Route("/v1/access-grants", ("GET", "POST")),
         ),
     ),
     "consent_api": FunctionSpec(
@@ -203,7 +206,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ),
     ),
     "audit_api": FunctionSpec(
-        "Admin API: audit log query and verification, access grants",
+        "Admin API: audit log query and verification, the employee's own access log",
         db_user="wm_audit",
         in_vpc=True,
         api="admin",
@@ -211,7 +214,6 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Route("/v1/audit/events", ("GET",)),
             Route("/v1/audit/verify", ("GET",)),
             Route("/v1/me/access-log", ("GET",)),
-            Route("/v1/access-grants", ("POST",)),
         ),
     ),
     # Task functions of the purge and report state machines (workflows.py); their own issues

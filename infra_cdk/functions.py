@@ -30,9 +30,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra_cdk.constants import (
+    AUDIT_CHECKPOINT_PREFIX,
     DB_MIGRATION_USER,
     DB_NAME,
     DB_PORT,
+    DEVICES_DEVICE_ID_INDEX,
     FUNCTIONS,
     LIVE_ALIAS,
     METRICS_NAMESPACE,
@@ -44,6 +46,7 @@ from infra_cdk.nag import acknowledge
 from infra_cdk.retention import pascal, retained_log_group
 
 if TYPE_CHECKING:
+    from infra_cdk.auth import Auth
     from infra_cdk.config import EnvironmentConfig
     from infra_cdk.data import Data, Keys
     from infra_cdk.network import Network
@@ -120,6 +123,7 @@ class Functions(Construct):
         keys: Keys,
         data: Data,
         stream: Stream,
+        auth: Auth,
         functions_dir: Path,
         layer_build_dir: Path,
     ) -> None:
@@ -130,6 +134,7 @@ class Functions(Construct):
         self._keys = keys
         self._data = data
         self._stream = stream
+        self._auth = auth
         self._functions_dir = functions_dir
         self.layer = self._add_layer(layer_build_dir)
         self._code = _copied(functions_dir, _CopyTree(functions_dir, "functions"))
@@ -234,6 +239,36 @@ class Functions(Construct):
             "DB_IAM_AUTH": "true",
         }
 
+    def _admin_api_environment(self) -> dict[str, str]:
+        """What every admin-API function needs to verify tokens itself (shared.auth.AdminApiSettings)."""
+        return {
+            "USER_POOL_ID": self._auth.user_pool.user_pool_id,
+            "USER_POOL_CLIENT_ID": self._auth.client.user_pool_client_id,
+        }
+
+    def _checkpoint_statements(self, actions: list[str]) -> list[iam.PolicyStatement]:
+        """Read (and, with Put*, write) audit checkpoints: objects under their prefix, listing only it."""
+        bucket = self._data.receipts_bucket
+        return [
+            iam.PolicyStatement(
+                actions=actions, resources=[bucket.arn_for_objects(f"{AUDIT_CHECKPOINT_PREFIX}*")]
+            ),
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{AUDIT_CHECKPOINT_PREFIX}*"]}},
+            ),
+        ]
+
+    def _acknowledge_checkpoint_prefix(self, function: lambda_.Function) -> None:
+        assert function.role is not None
+        acknowledge(
+            function.role,
+            f"AwsSolutions-IAM5[Resource::<{_logical_id(self._data.receipts_bucket)}.Arn>/{AUDIT_CHECKPOINT_PREFIX}*]",
+            "Checkpoint objects are numbered as they are written; the grant is limited to the "
+            "audit-checkpoint prefix of the receipts bucket and to the exact object actions needed.",
+        )
+
     def _add_functions(self) -> None:
         for name in existing_functions(self._functions_dir):
             if name not in FUNCTIONS:
@@ -244,6 +279,8 @@ class Functions(Construct):
                 continue
             db_user = FUNCTIONS[name].db_user
             environment = self._db_environment(db_user) if db_user else {}
+            if FUNCTIONS[name].api == "admin":
+                environment |= self._admin_api_environment()
             environment_of = getattr(self, f"_environment_{name}", None)
             if environment_of is not None:
                 environment |= environment_of()
@@ -344,6 +381,75 @@ class Functions(Construct):
             execute_after=[cluster, self._data.proxy],
             execute_on_handler_change=True,
         )
+
+    def _environment_directory_api(self) -> dict[str, str]:
+        return {"DEVICES_TABLE": self._data.tables[Tables.DEVICES].table_name}
+
+    def _grant_directory_api(self, function: lambda_.Function) -> None:
+        devices = self._data.tables[Tables.DEVICES]
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[devices.table_arn],
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[f"{devices.table_arn}/index/{DEVICES_DEVICE_ID_INDEX}"]
+            )
+        )
+        self._keys.tables.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+
+    def _environment_consent_api(self) -> dict[str, str]:
+        return {
+            "CONSENT_TABLE": self._data.tables[Tables.CONSENT].table_name,
+            "EVENT_BUS_NAME": self._stream.bus.event_bus_name,
+        }
+
+    def _grant_consent_api(self, function: lambda_.Function) -> None:
+        # TransactWriteItems (CURRENT + history in one write) is authorised as PutItem per item.
+        consent = self._data.tables[Tables.CONSENT]
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+                resources=[consent.table_arn],
+            )
+        )
+        self._keys.tables.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+        self._stream.bus.grant_put_events_to(function)
+        self._keys.stream.grant(function, "kms:GenerateDataKey")
+
+    def _environment_audit_checkpoint(self) -> dict[str, str]:
+        return {
+            "AUDIT_SIGNING_KEY_ID": self._keys.signing.key_arn,
+            "AUDIT_CHECKPOINT_BUCKET": self._data.receipts_bucket.bucket_name,
+            "AUDIT_CHECKPOINT_RETENTION_DAYS": str(self._config.receipts_retention_days),
+            "AUDIT_CHECKPOINT_PREFIX": AUDIT_CHECKPOINT_PREFIX,
+        }
+
+    def _grant_audit_checkpoint(self, function: lambda_.Function) -> None:
+        self._keys.signing.grant(function, "kms:Sign", "kms:GetPublicKey")
+        self._keys.buckets.grant(function, "kms:GenerateDataKey", "kms:Decrypt")
+        for statement in self._checkpoint_statements(
+            ["s3:GetObject", "s3:PutObject", "s3:PutObjectRetention"]
+        ):
+            function.add_to_role_policy(statement)
+        self._acknowledge_checkpoint_prefix(function)
+
+    def _environment_audit_api(self) -> dict[str, str]:
+        return {
+            "AUDIT_SIGNING_KEY_ID": self._keys.signing.key_arn,
+            "AUDIT_CHECKPOINT_BUCKET": self._data.receipts_bucket.bucket_name,
+            "AUDIT_CHECKPOINT_PREFIX": AUDIT_CHECKPOINT_PREFIX,
+        }
+
+    def _grant_audit_api(self, function: lambda_.Function) -> None:
+        # Verification uses the public key only: never kms:Sign here.
+        self._keys.signing.grant(function, "kms:GetPublicKey")
+        self._keys.buckets.grant(function, "kms:Decrypt")
+        for statement in self._checkpoint_statements(["s3:GetObject"]):
+            function.add_to_role_policy(statement)
+        self._acknowledge_checkpoint_prefix(function)
 
 
 def _logical_id(construct: Construct) -> str:

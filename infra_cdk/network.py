@@ -23,6 +23,8 @@ INTERFACE_ENDPOINTS = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
     "StepFunctions": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+    # The admin functions fetch the user pool's JWKS (the pool has no domain, as PrivateLink needs).
+    "CognitoIdp": ec2.InterfaceVpcEndpointAwsService.COGNITO_IDP,
 }
 GATEWAY_ENDPOINTS = {
     "S3": ec2.GatewayVpcEndpointAwsService.S3,

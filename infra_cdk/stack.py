@@ -61,6 +61,7 @@ class MonitoringStack(Stack):
             keys=self.keys,
             data=self.data,
             stream=self.stream,
+            auth=self.auth,
             functions_dir=functions_dir,
             layer_build_dir=layer_build_dir,
         )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _CONFIG = Config(
@@ -60,6 +61,12 @@ def kms() -> KMSClient:
 
 
 @cache
+def s3() -> S3Client:
+    client: S3Client = _client("s3")
+    return client
+
+
+@cache
 def secretsmanager() -> SecretsManagerClient:
     client: SecretsManagerClient = _client("secretsmanager")
     return client
@@ -67,5 +74,5 @@ def secretsmanager() -> SecretsManagerClient:
 
 def reset_clients() -> None:
     """Forget cached clients (tests switch moto contexts and endpoints)."""
-    for factory in (_session, dynamodb, kinesis, events, kms, secretsmanager):
+    for factory in (_session, dynamodb, kinesis, events, kms, s3, secretsmanager):
         factory.cache_clear()

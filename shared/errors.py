@@ -110,3 +110,9 @@ class DependencyUnavailable(DomainError):
 
 class StoreUnavailable(DependencyUnavailable):
     """PostgreSQL (or another store) could not complete the unit of work."""
+
+
+class AuditUnavailable(StoreUnavailable):
+    """The audit entry of an access could not be written, so the access itself fails."""
+
+    default_message = "The access could not be audited; retry later."

@@ -79,3 +79,45 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def _authorizer_claims(token: str | None) -> dict[str, str]:
+    """The claims API Gateway's Cognito authorizer hands over (as strings), read without verifying:
+    the functions verify the token themselves."""
+    if not token:
+        return {}
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}
+
+
+def admin_event(
+    method: str,
+    path: str,
+    token: str | None,
+    body: str | bytes | dict[str, Any] | None = None,
+    query: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A REST proxy event of the admin API (Cognito authorizer): bearer token, claims, path
+    parameters (``resource`` shows them as ``{name}``) and query string."""
+    event = rest_event(method, path, body, headers={"Authorization": f"Bearer {token}"} if token else None)
+    resource = path
+    for name, value in (path_params or {}).items():
+        resource = resource.replace(value, "{" + name + "}", 1)
+    event["resource"] = resource
+    event["requestContext"]["resourcePath"] = resource
+    event["requestContext"]["apiId"] = "adminapi"
+    event["requestContext"]["domainName"] = "admin.example.com"
+    event["requestContext"]["identity"] = {"sourceIp": "203.0.113.20", "userAgent": "admin-console/1.0"}
+    event["requestContext"]["authorizer"] = {"claims": _authorizer_claims(token)}
+    event["pathParameters"] = dict(path_params) if path_params else None
+    event["queryStringParameters"] = dict(query) if query else None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    if event["headers"] is not None:
+        event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    return event

@@ -80,6 +80,34 @@ class DeviceRegistry:
         item = resp.get("Item")
         return _from_item(item) if item else None
 
+    def get_by_device_id(self, device_id: str) -> Device | None:
+        """The device with this id (through the ``device_id-index`` GSI: eventually consistent,
+        which is fine for administration; ingestion reads by certificate key, strongly)."""
+        try:
+            resp = self._client.query(
+                TableName=self._table,
+                IndexName=DEVICE_ID_INDEX,
+                KeyConditionExpression="device_id = :d",
+                ExpressionAttributeValues={":d": {"S": device_id}},
+                Limit=2,
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise DependencyUnavailable("The device registry is unavailable.") from err
+        items = resp.get("Items", [])
+        return _from_item(items[0]) if items else None
+
+    def register(self, device: Device) -> bool:
+        """Register a device; ``False`` if its certificate is already registered."""
+        try:
+            self.put(device)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise DependencyUnavailable("The device registry is unavailable.") from err
+        except BotoCoreError as err:
+            raise DependencyUnavailable("The device registry is unavailable.") from err
+        return True
+
     def put(self, device: Device) -> None:
         """Register a device; a certificate already registered is refused (conditional put)."""
         self._client.put_item(

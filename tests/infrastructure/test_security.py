@@ -421,20 +421,44 @@ def test_functions_get_the_environment_of_the_contract(template_json: dict[str, 
 
 def test_every_required_setting_of_a_function_is_in_its_environment(template_json: dict[str, Any]) -> None:
     # The settings models are the functions' own statement of what they need: no drift allowed.
-    from functions.db_migrate.settings import MigrateSettings
-    from functions.ingest_api.settings import IngestApiSettings
-    from functions.ingest_stream.settings import IngestStreamSettings
+    import importlib
 
-    for name, model in (
-        ("ingest_api", IngestApiSettings),
-        ("ingest_stream", IngestStreamSettings),
-        ("db_migrate", MigrateSettings),
-    ):
+    from infra_cdk.constants import FUNCTIONS_DIR, existing_functions
+
+    for name in existing_functions(FUNCTIONS_DIR):
+        settings_module = importlib.import_module(f"functions.{name}.settings")
+        models = [
+            v
+            for v in vars(settings_module).values()
+            if isinstance(v, type) and v.__module__ == settings_module.__name__ and hasattr(v, "model_fields")
+        ]
+        assert models, f"functions/{name}/settings.py defines no settings model"
+        (model,) = models
         required = {field.upper() for field, info in model.model_fields.items() if info.is_required()}
         _, function = function_named(template_json, name)
         assert required <= set(function["Properties"]["Environment"]["Variables"]), name
     _, migrate = function_named(template_json, "db_migrate")
     assert "wm_ingest" in migrate["Properties"]["Environment"]["Variables"]["DB_FUNCTION_USERS"].split(",")
+
+
+def test_the_api_routes_are_exactly_what_each_function_serves() -> None:
+    # The CDK routes a request to a function; the function's resolver must serve it (and no more).
+    import importlib
+    import re
+
+    from infra_cdk.constants import FUNCTIONS, FUNCTIONS_DIR, existing_functions
+
+    for name in existing_functions(FUNCTIONS_DIR):
+        spec = FUNCTIONS[name]
+        if spec.api is None:
+            continue
+        app = importlib.import_module(f"functions.{name}.handler").app
+        served = {
+            (route.method, re.sub(r"<(\w+)>", r"{\1}", route.path))
+            for route in [*app._static_routes, *app._dynamic_routes]
+        }
+        declared = {(method, route.path) for route in spec.routes for method in route.methods}
+        assert served == declared, name
 
 
 def _actions(statements: list[dict[str, Any]]) -> set[str]:

@@ -18,13 +18,14 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
 
 import warnings  # noqa: E402
 
-from tests.performance import bench_cold_import, bench_ingest_api, bench_ingest_stream  # noqa: E402
+from tests.performance import bench_audit, bench_cold_import, bench_ingest_api, bench_ingest_stream  # noqa: E402
 from tests.performance.report import BENCH_JSON, Report  # noqa: E402
 
 BENCHES = {
     "cold_import": bench_cold_import.run,
     "ingest_api": bench_ingest_api.run,
     "ingest_stream": bench_ingest_stream.run,
+    "audit": bench_audit.run,
 }
 
 

@@ -1,0 +1,47 @@
+"""Request and response models of the audit API (API.md, Audit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    ts: datetime
+    actor: str  # "<type>:<id>"; "user:self" is the subject reading their own data
+    action: str
+    resource: str
+    subject: str | None  # the employee id; null when none, or after that person's purge
+    purpose: str
+    outcome: str
+    hash: str  # hex SHA-256 of the chained entry
+
+
+class AuditEventList(BaseModel):
+    events: list[AuditEvent]
+    next_token: str | None = None
+
+
+class VerifyResult(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+
+
+class AccessLogEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: datetime
+    actor: str
+    action: str
+    purpose: str
+    outcome: str
+
+
+class AccessLog(BaseModel):
+    entries: list[AccessLogEntry]
+    next_token: str | None = None

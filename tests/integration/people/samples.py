@@ -1,0 +1,99 @@
+"""Regenerates the people's API sample events (run: ``python -m tests.integration.people.samples``).
+
+The bearer token is a placeholder: the sample test (and whoever runs ``sam local invoke``) puts a
+fresh Cognito ID token of the named role of tenant ``t-acme`` in its place.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infra_cdk.local.apigw import admin_event
+from infra_cdk.local.pki import LocalCA
+
+ROOT = Path(__file__).resolve().parents[3] / "events"
+TENANT = "t-acme"
+TEAM = "5b0c6a3e-1d2f-4e5a-8b7c-9d0e1f2a3b4c"
+EMPLOYEE = "3f6d1c2a-7b8e-4d5f-9a0b-1c2d3e4f5a6b"
+DEVICE = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+TOKEN = "REPLACE_WITH_ID_TOKEN"  # a placeholder, not a secret
+
+
+def token_placeholder(role: str) -> str:
+    return f"{TOKEN}_OF_{role.upper()}"
+
+
+def _write(path: Path, doc: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    cert = LocalCA("Acme Device CA").issue("device-sample", not_after=now + timedelta(days=3650))
+    d, c = ROOT / "directory_api", ROOT / "consent_api"
+    _write(d / "get_openapi.json", admin_event("GET", "/v1/openapi.json", None))
+    _write(
+        d / "post_team.json",
+        admin_event("POST", "/v1/teams", token_placeholder("admin"), {"name": "Platform", "manager_ids": []}),
+    )
+    _write(
+        d / "get_employees.json",
+        admin_event("GET", "/v1/employees", token_placeholder("admin"), query={"limit": "50"}),
+    )
+    _write(
+        d / "get_employee.json",
+        admin_event(
+            "GET", f"/v1/employees/{EMPLOYEE}", token_placeholder("admin"), path_params={"id": EMPLOYEE}
+        ),
+    )
+    _write(
+        d / "post_device.json",
+        admin_event(
+            "POST",
+            "/v1/devices",
+            token_placeholder("admin"),
+            {"employee_id": EMPLOYEE, "certificate_pem": cert.cert_pem},
+        ),
+    )
+    _write(
+        d / "delete_device.json",
+        admin_event(
+            "DELETE", f"/v1/devices/{DEVICE}", token_placeholder("admin"), path_params={"id": DEVICE}
+        ),
+    )
+    policy = {
+        "version": "2026-01",
+        "text": "Acme collects the apps you use and input counts to report focus time.",
+        "purposes": ["productivity analytics"],
+        "categories": ["apps", "input_counts"],
+    }
+    _write(
+        c / "post_consent_policy.json",
+        admin_event("POST", "/v1/consent-policies", token_placeholder("dpo"), policy),
+    )
+    _write(
+        c / "put_my_consent.json",
+        admin_event("PUT", "/v1/me/consent", token_placeholder("employee"),
+                    {"policy_version": "2026-01", "categories": ["apps"], "channel": "web"}),
+    )  # fmt: skip
+    _write(
+        c / "get_employee_consent.json",
+        admin_event(
+            "GET",
+            f"/v1/employees/{EMPLOYEE}/consent",
+            token_placeholder("admin"),
+            path_params={"id": EMPLOYEE},
+        ),
+    )
+    _write(
+        c / "delete_my_consent.json",
+        admin_event("DELETE", "/v1/me/consent", token_placeholder("employee"), query={"channel": "web"}),
+    )
+
+
+if __name__ == "__main__":
+    main()
