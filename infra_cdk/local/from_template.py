@@ -55,6 +55,7 @@ class TemplateResources:
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
             "AWS::Cognito::UserPoolGroup": self._group,
+            "AWS::S3::Bucket": self._bucket,
         }
 
     def _client(self, name: str) -> Any:
@@ -167,6 +168,19 @@ class TemplateResources:
             GenerateSecret=False,
         )["UserPoolClient"]
         return Created(client["ClientId"], client["ClientId"])
+
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> Created:
+        name = props.get("BucketName") or self._name(logical_id).lower()[:63]
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if self._region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        if props.get("ObjectLockEnabled"):
+            kwargs["ObjectLockEnabledForBucket"] = True
+        s3 = self._client("s3")
+        s3.create_bucket(**kwargs)
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return Created(name, f"arn:aws:s3:::{name}")
 
     def _group(self, _logical_id: str, props: dict[str, Any]) -> Created:
         pool_id = self.resolve(props["UserPoolId"])

@@ -18,8 +18,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
-# The functions this stack runs in-process (their environments come from the template).
-LOCAL_FUNCTIONS = ("ingest_api", "ingest_stream")
+# The agent-side functions this stack runs in-process (their environments come from the
+# template); every admin-API function that exists runs too.
+AGENT_FUNCTIONS = ("ingest_api", "ingest_stream")
 
 
 class PortInUseError(RuntimeError):
@@ -29,12 +30,14 @@ class PortInUseError(RuntimeError):
 @dataclass
 class Ports:
     agent: int = 8443
+    admin: int = 8080
     aws: int = 5000
 
     @classmethod
     def from_env(cls) -> Ports:
         return cls(
             agent=int(os.environ.get("LOCAL_AGENT_PORT", "8443")),
+            admin=int(os.environ.get("LOCAL_ADMIN_PORT", "8080")),
             aws=int(os.environ.get("LOCAL_AWS_PORT", "5000")),
         )
 
@@ -82,17 +85,22 @@ class LocalStack:
         database_url = self._start_postgres()
         os.environ["DATABASE_URL"] = database_url
 
+        from infra_cdk.local.admin_server import AdminGateway
         from infra_cdk.local.from_template import TemplateResources, synth_local_template
         from infra_cdk.local.pki import LocalCA
         from infra_cdk.local.seed import seed
 
         template = synth_local_template(self.state_dir / "cdk.out")
         from_template = TemplateResources(template, REGION)
+        gateway = AdminGateway()
         env: dict[str, str] = {}
-        for function in LOCAL_FUNCTIONS:
+        for function in (*AGENT_FUNCTIONS, *gateway.functions):
             env.update(from_template.function_environment(function))
         for powertools_own in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"):
             env.pop(powertools_own, None)
+        pool, client = from_template.user_pool()
+        # The functions fetch the pool's JWKS where moto serves it (in AWS: the public Cognito URL).
+        env["JWKS_URL"] = f"{endpoint}/{pool}/.well-known/jwks.json"
         os.environ.update(env)
         self.log(f"resources   from the synthesized template: {', '.join(sorted(env))}")
         ca = LocalCA("Workforce Local Device CA")
@@ -101,13 +109,14 @@ class LocalStack:
         server = ca.issue("localhost", server=True, dns_names=("localhost",))
         (self.certs_dir / "server.pem").write_text(server.cert_pem + ca.cert_pem)
         (self.certs_dir / "server.key").write_text(server.key_pem)
-        pool, client = from_template.user_pool()
-        demo = seed(env["DEVICES_TABLE"], env["TENANTS_TABLE"], ca, self.certs_dir, pool, REGION)
+        demo = seed(gateway, pool, client, env["TENANTS_TABLE"], ca, self.certs_dir, REGION)
 
         agent_url = self._start_agent_api()
+        admin_url = self._start_admin_api(gateway)
         self._start_poller(env["EVENTS_STREAM_NAME"])
         self.info = {
             "agent_api": agent_url,
+            "admin_api": admin_url,
             "aws_endpoint": endpoint,
             "region": REGION,
             "user_pool_id": pool,
@@ -132,7 +141,11 @@ class LocalStack:
     def _check_ports_free(self) -> None:
         import socket
 
-        for name, port in (("LOCAL_AGENT_PORT", self.ports.agent), ("LOCAL_AWS_PORT", self.ports.aws)):
+        for name, port in (
+            ("LOCAL_AGENT_PORT", self.ports.agent),
+            ("LOCAL_ADMIN_PORT", self.ports.admin),
+            ("LOCAL_AWS_PORT", self.ports.aws),
+        ):
             with socket.socket() as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
@@ -204,6 +217,16 @@ class LocalStack:
         self._stops.append(server.stop)
         url = f"https://127.0.0.1:{server.port}"
         self.log(f"agent API   {url} (mutual TLS, CA {shown(self.certs_dir / 'ca.pem')})")
+        return url
+
+    def _start_admin_api(self, gateway: Any) -> str:
+        from infra_cdk.local.admin_server import AdminApiServer
+
+        server = AdminApiServer("127.0.0.1", self.ports.admin, gateway, log=self.log)
+        server.start()
+        self._stops.append(server.stop)
+        url = f"http://127.0.0.1:{server.port}"
+        self.log(f"admin API   {url} (Cognito ID tokens: {', '.join(gateway.functions)})")
         return url
 
     def _start_poller(self, stream_name: str) -> None:

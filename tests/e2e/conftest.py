@@ -44,7 +44,10 @@ def start_stack(state_dir: Path) -> RunningStack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env.pop("DATABASE_URL", None)  # the embedded server, exactly as `make local` on a fresh machine
     env.update(
-        LOCAL_STATE_DIR=str(state_dir), LOCAL_AGENT_PORT=str(free_port()), LOCAL_AWS_PORT=str(free_port())
+        LOCAL_STATE_DIR=str(state_dir),
+        LOCAL_AGENT_PORT=str(free_port()),
+        LOCAL_ADMIN_PORT=str(free_port()),
+        LOCAL_AWS_PORT=str(free_port()),
     )
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "stack.log"

@@ -15,7 +15,6 @@ import psycopg
 import pytest
 
 from infra_cdk.local.pki import LocalCA
-from shared.dynamo.consent import ConsentState, ConsentStatus, ConsentStore
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 from tests.support.activity import make_events
 
@@ -47,20 +46,47 @@ def request(
         conn.close()
 
 
-def grant_consent(stack: RunningStack, employee: dict[str, Any], categories: set[str]) -> None:
-    # What the consent service writes when an employee grants consent (the consent API is issue 4's).
-    ddb = boto3.client(
-        "dynamodb",
+def token_of(stack: RunningStack, email: str) -> str:
+    idp = boto3.client(
+        "cognito-idp",
         endpoint_url=stack.info["aws_endpoint"],
         region_name=stack.info["region"],
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    ConsentStore(ddb, stack.info["resources"]["CONSENT_TABLE"]).put_current(
-        stack.info["demo"]["tenant_id"],
-        employee["employee_id"],
-        ConsentState(ConsentStatus.ACTIVE, "2026-01", frozenset(categories)),
+    result = idp.initiate_auth(
+        ClientId=stack.info["user_pool_client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": stack.info["demo"]["password"]},
+    )["AuthenticationResult"]
+    return str(result["IdToken"])
+
+
+def admin(
+    stack: RunningStack, method: str, path: str, token: str | None, body: Any = None
+) -> tuple[int, Any]:
+    host, port = stack.info["admin_api"].removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, json.loads(raw) if raw else None
+    finally:
+        conn.close()
+
+
+def grant_consent(stack: RunningStack, employee: dict[str, Any], categories: set[str]) -> None:
+    # The employee grants consent through the consent API, with their own token.
+    status, body = admin(
+        stack,
+        "PUT",
+        "/v1/me/consent",
+        token_of(stack, employee["email"]),
+        {"policy_version": stack.info["demo"]["policy_version"], "categories": sorted(categories)},
     )
+    assert status == 200, body
 
 
 def stored_count(stack: RunningStack, employee_id: str) -> int:
@@ -81,7 +107,7 @@ def test_an_agent_posts_over_mutual_tls_and_its_events_are_stored(local_stack: R
         local_stack, "POST", "/v1/events", employee, json.dumps({"events": make_events(5)}).encode()
     )
     assert (status, body["error"]["code"]) == (403, "consent_required")
-    # When the employee consents and the agent posts a batch
+    # When the employee consents (through the consent API) and the agent posts a batch
     grant_consent(local_stack, employee, {"apps", "window_titles", "urls", "input_counts"})
     time.sleep(5.5)  # the agent API's consent cache lives 5 s
     events = make_events(200, seed=42)
@@ -158,3 +184,65 @@ def test_demo_people_sign_in_to_the_local_cognito_and_get_rs256_tokens(local_sta
     assert header["alg"] == "RS256"
     assert claims["custom:tenant_id"] == demo["tenant_id"]
     assert claims["cognito:groups"] == ["manager"]
+
+
+def test_people_use_the_admin_api_with_their_tokens(local_stack: RunningStack) -> None:
+    demo = local_stack.info["demo"]
+    team_a = demo["teams"]["a"]
+    # A manager sees their team, not the other one
+    manager = token_of(local_stack, demo["users"]["manager_a"])
+    status, teams = admin(local_stack, "GET", "/v1/teams", manager)
+    assert status == 200
+    assert [t["team_id"] for t in teams["items"]] == [team_a]
+    # An employee reads their own consent, and not a colleague's
+    me, colleague = demo["users"]["employees"][2], demo["users"]["employees"][3]
+    token = token_of(local_stack, me["email"])
+    status, mine = admin(local_stack, "GET", "/v1/me/consent", token)
+    assert (status, mine["status"]) == (200, "none")
+    status, body = admin(local_stack, "GET", f"/v1/employees/{colleague['employee_id']}/consent", token)
+    assert status in (403, 404)
+    # Without a token, the gateway answers before any function
+    status, body = admin(local_stack, "GET", "/v1/teams", None)
+    assert (status, body["error"]["code"]) == (401, "unauthenticated")
+    status, body = admin(local_stack, "GET", "/v1/nothing-here", manager)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    # The OpenAPI document lists the admin routes
+    status, doc = admin(local_stack, "GET", "/v1/openapi.json", manager)
+    assert status == 200
+    assert "/v1/me/consent" in doc["paths"]
+
+
+def test_withdrawal_stops_ingestion_and_every_read_is_audited(local_stack: RunningStack) -> None:
+    demo = local_stack.info["demo"]
+    employee = demo["users"]["employees"][4]
+    grant_consent(local_stack, employee, {"apps", "input_counts"})
+    time.sleep(5.5)
+    events = [e for e in make_events(10, seed=5) if "window_title" not in e and "url" not in e]
+    status, body = request(
+        local_stack, "POST", "/v1/events", employee, json.dumps({"events": events}).encode()
+    )
+    assert (status, body["accepted"]) == (202, len(events))
+    # When the employee withdraws
+    status, body = admin(local_stack, "DELETE", "/v1/me/consent", token_of(local_stack, employee["email"]))
+    assert status == 202
+    assert body["purge_id"]
+    # Then within the consent cache's seconds the agent is told to stop
+    time.sleep(5.5)
+    status, body = request(
+        local_stack, "POST", "/v1/events", employee, json.dumps({"events": events}).encode()
+    )
+    assert (status, body["error"]["code"]) == (403, "consent_required")
+    # And the DPO finds the manager's and the employee's accesses in an audit log that verifies
+    dpo = token_of(local_stack, demo["users"]["dpo"])
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import urlencode
+
+    window = {
+        "from": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+    }
+    status, log = admin(local_stack, "GET", f"/v1/audit/events?{urlencode(window)}", dpo)
+    assert status == 200
+    assert log["events"]
+    status, verdict = admin(local_stack, "GET", "/v1/audit/verify", dpo)
+    assert (status, verdict["ok"]) == (200, True)

@@ -1,0 +1,175 @@
+"""The admin API on HTTP: routes like API Gateway (from ``constants.FUNCTIONS``), Cognito-style.
+
+As the REST API's Cognito authorizer does, a request without a bearer token never reaches a
+function (401); the token's claims are handed over in ``requestContext.authorizer.claims``.
+The functions verify the token themselves (signature via the pool's JWKS, issuer, client,
+token use, expiry), exactly as they do in AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from infra_cdk.constants import FUNCTIONS, existing_functions
+from infra_cdk.local.apigw import FakeLambdaContext, admin_event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "request_id": ""}}
+
+
+@dataclass(frozen=True)
+class _Route:
+    function: str
+    method: str
+    pattern: re.Pattern[str]
+    params: tuple[str, ...]
+
+
+class AdminGateway:
+    """Maps (method, path) to an admin function's handler and builds its REST proxy event."""
+
+    def __init__(self, functions: list[str] | None = None) -> None:
+        names = (
+            functions
+            if functions is not None
+            else [n for n in existing_functions() if FUNCTIONS[n].api == "admin"]
+        )
+        self.functions = names
+        self._routes: list[_Route] = []
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        for name in names:
+            for route in FUNCTIONS[name].routes:
+                params = tuple(re.findall(r"\{(\w+)\}", route.path))
+                regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)) + "$"
+                for method in route.methods:
+                    self._routes.append(_Route(name, method, re.compile(regex), params))
+
+    def handler(self, function: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        if function not in self._handlers:
+            module = importlib.import_module(f"functions.{function}.handler")
+            self._handlers[function] = module.lambda_handler
+            self._locks[function] = threading.Lock()
+        return self._handlers[function]
+
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any], str]:
+        """(status, JSON body, the function that answered or "gateway")."""
+        parts = urlsplit(target)
+        matches = [(r, m) for r in self._routes if (m := r.pattern.match(parts.path))]
+        if not matches:
+            return 404, _error("not_found", "No route matches this method and path."), "gateway"
+        found = next(((r, m) for r, m in matches if r.method == method), None)
+        if found is None:
+            return (
+                405,
+                _error("method_not_allowed", "This method is not allowed on this resource."),
+                "gateway",
+            )
+        route, match = found
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not token:
+            return 401, _error("unauthenticated", "A valid bearer token is required."), "gateway"
+        event = admin_event(
+            method,
+            parts.path,
+            token,
+            body.decode("utf-8", errors="surrogateescape") if body else None,
+            query=dict(parse_qsl(parts.query)) or None,
+            path_params=match.groupdict() or None,
+        )
+        handler = self.handler(route.function)
+        with self._locks[route.function]:  # one request at a time per "container", as in Lambda
+            result = handler(event, FakeLambdaContext())
+        payload = json.loads(result.get("body") or "{}")
+        return int(result["statusCode"]), payload, route.function
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    gateway: AdminGateway
+    log: Callable[[str], None]
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            status, payload, who = (
+                413,
+                _error("payload_too_large", "Request too large for API Gateway."),
+                "gateway",
+            )
+            self.rfile.read(min(length, 8 * MAX_BODY))
+        else:
+            body = self.rfile.read(length) if length else b""
+            status, payload, who = self.server.gateway.dispatch(
+                self.command, self.path, dict(self.headers.items()), body
+            )
+        data = json.dumps(payload).encode() if payload != {} or status != 204 else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.server.log(
+            f"admin  {self.command} {urlsplit(self.path).path} -> {status} via {who} "
+            f"({(time.perf_counter() - started) * 1000:.0f} ms)"
+        )
+
+
+class AdminApiServer:
+    def __init__(
+        self, host: str, port: int, gateway: AdminGateway, log: Callable[[str], None] = print
+    ) -> None:
+        self._httpd = _Server((host, port), _RequestHandler)
+        self._httpd.gateway = gateway
+        self._httpd.log = log
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="admin-api", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
