@@ -20,6 +20,7 @@ from functions.ingest_stream import logic
 from functions.ingest_stream.pipeline import PipelinedBatch, tune_gil_for_pipelining
 from functions.ingest_stream.settings import IngestStreamSettings
 from shared import aws
+from shared.audit.recorder import AuditRecorder
 from shared.bus import EventBridgePublisher
 from shared.crypto.data_keys import DataKeyStore, EsdkKeyWrapper
 from shared.db.events import EventWriter
@@ -29,18 +30,30 @@ from shared.errors import DependencyUnavailable
 from shared.observability import freeze_heap, logger, metrics, tracer
 
 if TYPE_CHECKING:
+    import psycopg
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from psycopg_pool import ConnectionPool
 
+    from shared.db.events import StoredSummary
+
 
 class PgEventStore:
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
+    """Stores batches in PostgreSQL; the audit entries of what a batch stored commit with it."""
+
+    def __init__(self, pool: ConnectionPool[Any], recorder: AuditRecorder) -> None:
         self._pool = pool
         self._writer = EventWriter()
+        self._recorder = recorder
+        self.request_id = ""
 
     def begin(self) -> PipelinedBatch:
-        return PipelinedBatch(self._pool, self._writer)
+        return PipelinedBatch(self._pool, self._writer, before_commit=self._audit)
+
+    def _audit(self, conn: psycopg.Connection[Any], stored: list[StoredSummary]) -> None:
+        entries = logic.audit_entries(stored, self.request_id)
+        if entries:
+            self._recorder.record_many(conn, entries)
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ def deps() -> Deps:
         keys=DataKeyStore(
             ddb, s.data_keys_table, EsdkKeyWrapper(s.data_key_kms_key_arn), s.data_key_cache_ttl_s
         ),
-        store=PgEventStore(pool_for(s)),
+        store=PgEventStore(pool_for(s), AuditRecorder()),
         publisher=EventBridgePublisher(aws.events()),
         bus_name=s.event_bus_name,
     )
@@ -121,6 +134,8 @@ class BulkKinesisProcessor(BatchProcessor):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     d = deps()
     subjects = logic.BatchSubjects(d.consent, d.keys)
+    if isinstance(d.store, PgEventStore):
+        d.store.request_id = context.aws_request_id
 
     def record_handler(record: KinesisStreamRecord) -> logic.DecodedRecord:
         return logic.to_rows(logic.decode(record.kinesis.data_as_bytes()), subjects)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.audit.model import Actor, ActorType, AuditEntry, Outcome
 from shared.crypto.fields import FieldCipher, associated_data
 from shared.db.events import EventRow, StoredSummary
 from shared.models.events import RECORD_ADAPTER, StreamRecord, url_domain
@@ -130,6 +131,24 @@ def to_rows(rec: StreamRecord, subjects: BatchSubjects) -> DecodedRecord:
             )
         )
     return DecodedRecord(rec, rows=rows)
+
+
+def audit_entries(stored: list[StoredSummary], request_id: str) -> list[AuditEntry]:
+    """One audit entry per employee whose events this batch stored (nothing for pure redeliveries)."""
+    return [
+        AuditEntry(
+            tenant_id=s.tenant_id,
+            actor=Actor(ActorType.SYSTEM, "ingest_stream"),
+            action="activity.events.store",
+            resource="activity/events",
+            purpose="consented_monitoring",
+            outcome=Outcome.ALLOWED,
+            request_id=request_id or "ingest_stream",
+            subject_employee_id=s.employee_id,
+        )
+        for s in stored
+        if s.inserted
+    ]
 
 
 def summaries_to_entries(summaries: list[StoredSummary], bus_name: str) -> list[dict[str, Any]]:

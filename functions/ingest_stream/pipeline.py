@@ -19,7 +19,7 @@ from shared.db.events import encode_chunk
 from shared.errors import DomainError, StoreUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from psycopg_pool import ConnectionPool
 
@@ -39,8 +39,15 @@ def tune_gil_for_pipelining() -> None:
 
 
 class PipelinedBatch:
-    def __init__(self, pool: ConnectionPool[Any], writer: EventWriter, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        writer: EventWriter,
+        chunk_rows: int = CHUNK_ROWS,
+        before_commit: Callable[[psycopg.Connection[Any], list[StoredSummary]], None] | None = None,
+    ) -> None:
         self._pool = pool
+        self._before_commit = before_commit
         self._writer = writer
         self._chunk_rows = chunk_rows
         self._buffer: list[EventRow] = []
@@ -65,24 +72,28 @@ class PipelinedBatch:
         if self._error is not None:
             if isinstance(self._error, DomainError):
                 raise self._error
-            raise StoreUnavailable("storing events failed") from self._error
+            if isinstance(self._error, psycopg.Error):
+                raise StoreUnavailable("storing events failed") from self._error
+            # A bug: fail the invocation (Lambda retries, bisects, then the DLQ), never report success.
+            raise self._error
         return self._result
 
     def _run(self) -> None:
+        done = False
         try:
             with self._pool.connection() as conn:
                 batch = self._writer.begin(conn)
                 while (chunk := self._queue.get()) is not _DONE:
                     batch.write_encoded(chunk)
-                self._result = batch.commit()
-        except (psycopg.Error, DomainError) as err:  # reported on the caller's thread by finish()
+                done = True
+                self._result = batch.commit(self._before_commit)
+        except BaseException as err:  # re-raised on the caller's thread by finish(): never lost
             self._error = err
         finally:
-            self._drain()
+            if not done:
+                self._drain()
 
     def _drain(self) -> None:
-        """After a failure, keep taking chunks so the producer never blocks on a full queue."""
-        if self._error is None:
-            return
+        """After a failure midway, keep taking chunks so the producer never blocks on a full queue."""
         while self._queue.get() is not _DONE:
             pass

@@ -18,7 +18,7 @@ import psycopg
 from shared.errors import StoreUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from uuid import UUID
 
 
@@ -236,9 +236,15 @@ class BatchWriter:
                     max(prev.last_ts, last),
                 )
 
-    def commit(self) -> list[StoredSummary]:
+    def commit(
+        self, before_commit: Callable[[psycopg.Connection[Any], list[StoredSummary]], None] | None = None
+    ) -> list[StoredSummary]:
+        """Commit every chunk; ``before_commit`` runs last inside the transaction (the audit entry
+        of the rows stored), so rows and entries are committed together or not at all."""
         if self._started:
             try:
+                if before_commit is not None:
+                    before_commit(self._conn, list(self._totals.values()))
                 self._conn.commit()
             except psycopg.Error as err:
                 self.rollback()

@@ -459,3 +459,42 @@ def test_concurrent_consumers_store_a_shared_batch_once(
     assert sorted(results) == [0, 600]
     assert count_events(db) == 600
     assert db.execute(ROLLUP).fetchall() == db.execute(RECOMPUTE_HOURLY).fetchall()
+
+
+def test_stored_events_leave_one_audit_entry_per_employee_and_batch(
+    aws_resources: Resources, ca: LocalCA, post_events: Any, deliver: Any, db: psycopg.Connection
+) -> None:
+    from shared.audit.recorder import find_pseudonym
+
+    # Given two employees of one tenant posting in the same stream batch
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    agents = [enroll(ca, aws_resources.devices_table, tenant_id=tenant) for _ in range(2)]
+    for a in agents:
+        set_consent(aws_resources.consent_table, a, ConsentStatus.ACTIVE, ALL_CATEGORIES)
+        post_events(a, {"events": make_events(30, seed=hash(a.employee_id) % 1000)})
+    # When the batch is delivered twice
+    deliver(times=2)
+    # Then the storing left exactly one entry per employee (the redelivery stored nothing new)
+    rows = db.execute(
+        "SELECT actor_type, actor_id, action, subject_ref FROM audit_log WHERE tenant_id = %s ORDER BY seq",
+        (tenant,),
+    ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("system", "ingest_stream", "activity.events.store")] * 2
+    refs = {find_pseudonym(db, tenant, a.employee_id) for a in agents}
+    assert {r[3] for r in rows} == refs
+
+
+def test_a_batch_whose_audit_entry_cannot_be_written_stores_nothing(
+    agent: Agent, post_events: Any, deliver: Any, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.audit.recorder import AuditRecorder
+    from shared.errors import AuditUnavailable
+
+    def broken(self: Any, conn: Any, entries: Any) -> Any:
+        raise AuditUnavailable()
+
+    monkeypatch.setattr(AuditRecorder, "record_many", broken)
+    post_events(agent, {"events": make_events(20)})
+    result = deliver()
+    assert len(result["batchItemFailures"]) == 1
+    assert count_events(db) == 0

@@ -61,3 +61,21 @@ def test_the_ingest_role_cannot_change_or_remove_data(
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         ingest_conn.execute(statement)
     ingest_conn.rollback()
+
+
+def test_the_ingest_role_records_its_audit_entries_in_the_same_transaction(
+    ingest_conn: psycopg.Connection, db: psycopg.Connection
+) -> None:
+    from functions.ingest_stream.logic import audit_entries
+    from shared.audit.recorder import AuditRecorder
+
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    employee = str(uuid.uuid4())
+    batch_rows = [r._replace(tenant_id=tenant, employee_id=employee) for r in rows(3, day_offset=201)]
+    batch = EventWriter().begin(ingest_conn)
+    batch.write(batch_rows)
+    batch.commit(lambda conn, stored: AuditRecorder().record_many(conn, audit_entries(stored, "req-1")))
+    assert db.execute("SELECT count(*) FROM audit_log WHERE tenant_id = %s", (tenant,)).fetchone()[0] == 1
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ingest_conn.execute("SELECT count(*) FROM audit_log")
+    ingest_conn.rollback()

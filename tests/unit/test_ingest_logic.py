@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -156,3 +157,34 @@ def test_a_body_with_rejections_is_reserialised_without_them() -> None:
     assert result.accepted == 9
     record = RECORD_ADAPTER.validate_json(stream.calls[0][0])
     assert events[3]["event_id"] not in {str(e.event_id) for e in record.events}
+
+
+def test_a_writer_thread_bug_fails_the_batch_instead_of_reporting_success() -> None:
+    # Given a writer whose commit hits an unexpected error after the last chunk
+    from contextlib import contextmanager
+
+    from functions.ingest_stream.pipeline import PipelinedBatch
+    from shared.db.events import EventRow
+
+    class Pool:
+        @contextmanager
+        def connection(self):  # type: ignore[no-untyped-def]
+            yield object()
+
+    class Writer:
+        def begin(self, conn: object) -> Writer:
+            return self
+
+        def write_encoded(self, chunk: object) -> None:
+            pass
+
+        def commit(self, before_commit: object = None) -> list[object]:
+            raise KeyError("bug")
+
+    ts = NOW
+    row = EventRow(ts, uuid.uuid4(), "t", "e", "d", "idle", 1, None, None, None, None, None, None, None, ts)
+    batch = PipelinedBatch(Pool(), Writer(), chunk_rows=1)  # type: ignore[arg-type]
+    batch.add([row, row, row])
+    # When it finishes, then the bug surfaces on the caller's thread (and nothing hangs)
+    with pytest.raises(KeyError):
+        batch.finish()
