@@ -10,7 +10,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local synth layer deploy clean
+.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local local-run-schedule synth layer deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: $(STAMP) ## benchmarks; prints ratios and writes .local/bench.json
 
 local: $(STAMP) ## run the whole system on this machine (moto + embedded PostgreSQL)
 	$(PY) -m infra_cdk.local
+
+local-run-schedule: $(STAMP) ## run a scheduled function once against the running local stack: NAME=audit_checkpoint
+	$(PY) -m infra_cdk.local.run_schedule $(NAME)
 
 synth: $(STAMP) ## synthesize every environment into cdk.out/ (offline)
 	$(PY) -m infra_cdk.app

@@ -27,6 +27,13 @@ class PortInUseError(RuntimeError):
     pass
 
 
+def scheduled_functions() -> list[str]:
+    """Functions the cloud runs on a schedule; locally they run on demand (`make local-run-schedule`)."""
+    from infra_cdk.constants import FUNCTIONS, existing_functions
+
+    return [name for name in existing_functions() if FUNCTIONS[name].schedule]
+
+
 @dataclass
 class Ports:
     agent: int = 8443
@@ -94,7 +101,7 @@ class LocalStack:
         from_template = TemplateResources(template, REGION)
         gateway = AdminGateway()
         env: dict[str, str] = {}
-        for function in (*AGENT_FUNCTIONS, *gateway.functions):
+        for function in (*AGENT_FUNCTIONS, *gateway.functions, *scheduled_functions()):
             env.update(from_template.function_environment(function))
         for powertools_own in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"):
             env.pop(powertools_own, None)

@@ -246,3 +246,23 @@ def test_withdrawal_stops_ingestion_and_every_read_is_audited(local_stack: Runni
     assert log["events"]
     status, verdict = admin(local_stack, "GET", "/v1/audit/verify", dpo)
     assert (status, verdict["ok"]) == (200, True)
+
+
+def test_the_audit_checkpoint_schedule_runs_on_demand_and_the_chain_verifies_against_it(
+    local_stack: RunningStack,
+) -> None:
+    import os
+    import sys
+
+    from tests.e2e.conftest import REPO_ROOT
+
+    env = {**os.environ, "LOCAL_STATE_DIR": str(local_stack.state_dir)}
+    run = subprocess.run(
+        [sys.executable, "-m", "infra_cdk.local.run_schedule", "audit_checkpoint"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    result = json.loads(run.stdout[run.stdout.index("{\n") :])
+    assert result["written"] is True
+    dpo = token_of(local_stack, local_stack.info["demo"]["users"]["dpo"])
+    status, verdict = admin(local_stack, "GET", "/v1/audit/verify", dpo)
+    assert (status, verdict["ok"]) == (200, True)
