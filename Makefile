@@ -10,7 +10,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local local-run-schedule synth layer deploy clean
+.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local local-run-schedule sam-invoke synth layer deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ local: $(STAMP) ## run the whole system on this machine (moto + embedded Postgre
 
 local-run-schedule: $(STAMP) ## run a scheduled function once against the running local stack: NAME=audit_checkpoint
 	$(PY) -m infra_cdk.local.run_schedule $(NAME)
+
+sam-invoke: $(STAMP) $(SAM_STAMP) ## sam local invoke FN=<function> EVENT=events/<fn>/<x>.json against the local stack (needs Docker)
+	$(PY) -m infra_cdk.local.sam_invoke $(FN) $(EVENT)
 
 synth: $(STAMP) ## synthesize every environment into cdk.out/ (offline)
 	$(PY) -m infra_cdk.app

@@ -266,3 +266,18 @@ def test_the_audit_checkpoint_schedule_runs_on_demand_and_the_chain_verifies_aga
     dpo = token_of(local_stack, local_stack.info["demo"]["users"]["dpo"])
     status, verdict = admin(local_stack, "GET", "/v1/audit/verify", dpo)
     assert (status, verdict["ok"]) == (200, True)
+
+
+def test_sam_invoke_gets_the_template_function_and_the_local_stack_environment(
+    local_stack: RunningStack,
+) -> None:
+    from infra_cdk.local.sam_invoke import env_vars, function_logical_id
+
+    (template_path,) = (local_stack.state_dir / "cdk.out").glob("*.template.json")
+    template = json.loads(template_path.read_text())
+    logical_id = function_logical_id(template, "ingest_api")
+    assert template["Resources"][logical_id]["Type"] == "AWS::Lambda::Function"
+    (values,) = env_vars(template, "ingest_api", local_stack.info).values()
+    for name in ("DEVICES_TABLE", "CONSENT_TABLE", "TENANTS_TABLE", "EVENTS_STREAM_NAME"):
+        assert values[name] == local_stack.info["resources"][name]
+    assert values["AWS_ENDPOINT_URL"] == local_stack.info["aws_endpoint"]
