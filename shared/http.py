@@ -35,7 +35,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def _request_id(app: APIGatewayRestResolver) -> str:
+def request_id(app: APIGatewayRestResolver) -> str:
+    """API Gateway's id of the current request (what error bodies and audit entries carry)."""
     try:
         return str(app.current_event.request_context.request_id or "")
     except (AttributeError, KeyError):
@@ -43,7 +44,7 @@ def _request_id(app: APIGatewayRestResolver) -> str:
 
 
 def _domain_error_response(app: APIGatewayRestResolver, err: DomainError) -> Response[str]:
-    return json_response(err.status, error_body(err.code, err.message, _request_id(app), err.details))
+    return json_response(err.status, error_body(err.code, err.message, request_id(app), err.details))
 
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:

@@ -20,20 +20,16 @@ from functions.audit_api.models import AccessLog, AuditEventList, VerifyResult
 from functions.audit_api.repository import PgAuditLog
 from functions.audit_api.settings import AuditApiSettings
 from shared import aws
-from shared.audit import AuditRecorder
 from shared.audit.checkpoint import CheckpointStore, kms_public_key
-from shared.audit.denials import AuditDenialRecorder
-from shared.auth.directory import PgScopeDirectory
 from shared.auth.openapi import responses
-from shared.auth.policy import Authorizer, LogDenialRecorder
-from shared.auth.settings import token_verifier
-from shared.db.pool import pool_for
-from shared.http import register_error_handlers
+from shared.auth.wiring import admin_core, authenticate
+from shared.http import register_error_handlers, request_id
 from shared.observability import freeze_heap, logger, metrics, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from shared.auth.policy import Authorizer
     from shared.auth.principal import Principal
     from shared.auth.tokens import TokenVerifier
 
@@ -52,25 +48,16 @@ class Deps:
     log: PgAuditLog
 
 
-def _request_id() -> str:
-    try:
-        return str(app.current_event.request_context.request_id or "")
-    except (AttributeError, KeyError):
-        return ""
-
-
 @cache
 def deps() -> Deps:
     s = AuditApiSettings()
-    pool = pool_for(s)
-    scope = PgScopeDirectory(pool)
-    recorder = AuditRecorder()
+    core = admin_core(s, app)
     built = Deps(
-        verifier=token_verifier(s),
-        authz=Authorizer(scope, scope, AuditDenialRecorder(pool, recorder, _request_id, LogDenialRecorder())),
+        verifier=core.verifier,
+        authz=core.authz,
         log=PgAuditLog(
-            pool,
-            recorder,
+            core.pool,
+            core.recorder,
             CheckpointStore(aws.s3(), s.audit_checkpoint_bucket, s.audit_checkpoint_prefix),
             lambda: kms_public_key(aws.kms(), s.audit_signing_key_id),
         ),
@@ -81,9 +68,7 @@ def deps() -> Deps:
 
 def principal() -> tuple[Principal, Deps]:
     d = deps()
-    p = d.verifier.principal(app.current_event.headers.get("Authorization"))
-    logger.append_keys(tenant_id=p.tenant_id, actor=p.actor)
-    return p, d
+    return authenticate(app, d.verifier), d
 
 
 @app.get(
@@ -102,7 +87,7 @@ def get_events(
 ) -> AuditEventList:
     p, d = principal()
     f = logic.EventFilter(from_, to, actor, subject, action)
-    return logic.list_events(p, f, limit, next_token, d.log, d.authz, _request_id())
+    return logic.list_events(p, f, limit, next_token, d.log, d.authz, request_id(app))
 
 
 @app.get(
@@ -112,7 +97,7 @@ def get_events(
 )
 def get_verify() -> VerifyResult:
     p, d = principal()
-    return logic.verify_chain(p, d.log, d.authz, _request_id())
+    return logic.verify_chain(p, d.log, d.authz, request_id(app))
 
 
 @app.get(
@@ -122,7 +107,7 @@ def get_verify() -> VerifyResult:
 )
 def get_my_access_log(limit: Limit = 100, next_token: NextToken = None) -> AccessLog:
     p, d = principal()
-    return logic.my_access_log(p, limit, next_token, d.log, d.authz, _request_id())
+    return logic.my_access_log(p, limit, next_token, d.log, d.authz, request_id(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

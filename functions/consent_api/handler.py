@@ -23,15 +23,9 @@ from functions.consent_api.models import (
 )
 from functions.consent_api.settings import ConsentApiSettings
 from shared import aws
-from shared.audit.denials import AuditDenialRecorder
-from shared.audit.recorder import AuditRecorder
-from shared.auth.access_audit import PgAccessAudit
-from shared.auth.directory import PgScopeDirectory
 from shared.auth.openapi import responses
-from shared.auth.policy import Authorizer, LogDenialRecorder
-from shared.auth.settings import token_verifier
+from shared.auth.wiring import admin_core, authenticate
 from shared.bus import EventBridgePublisher
-from shared.db.pool import pool_for
 from shared.dynamo.consent import ConsentLedger
 from shared.http import json_response, register_error_handlers
 from shared.observability import freeze_heap, logger, metrics, tracer
@@ -39,6 +33,9 @@ from shared.observability import freeze_heap, logger, metrics, tracer
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from shared.auth.access_audit import PgAccessAudit
+    from shared.auth.directory import PgScopeDirectory
+    from shared.auth.policy import Authorizer
     from shared.auth.principal import Principal
     from shared.auth.tokens import TokenVerifier
 
@@ -57,27 +54,18 @@ class Deps:
     audit: PgAccessAudit
 
 
-def _request_id() -> str:
-    try:
-        return str(app.current_event.request_context.request_id or "")
-    except (AttributeError, KeyError):
-        return ""
-
-
 @cache
 def deps() -> Deps:
     s = ConsentApiSettings()
-    pool = pool_for(s)
-    scope = PgScopeDirectory(pool)
-    recorder = AuditRecorder()
+    core = admin_core(s, app)
     built = Deps(
-        verifier=token_verifier(s),
-        authz=Authorizer(scope, scope, AuditDenialRecorder(pool, recorder, _request_id, LogDenialRecorder())),
+        verifier=core.verifier,
+        authz=core.authz,
         ledger=ConsentLedger(aws.dynamodb(), s.consent_table),
-        teams=scope,
+        teams=core.scope,
         publisher=EventBridgePublisher(aws.events()),
         bus=s.event_bus_name,
-        audit=PgAccessAudit(pool, recorder, _request_id),
+        audit=core.audit,
     )
     freeze_heap()
     return built
@@ -85,9 +73,7 @@ def deps() -> Deps:
 
 def principal() -> tuple[Principal, Deps]:
     d = deps()
-    p = d.verifier.principal(app.current_event.headers.get("Authorization"))
-    logger.append_keys(tenant_id=p.tenant_id, actor=p.actor)
-    return p, d
+    return authenticate(app, d.verifier), d
 
 
 @app.post("/v1/consent-policies", responses=responses(201, Policy, "Policy published", 409), tags=["consent"])

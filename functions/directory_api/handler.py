@@ -31,14 +31,8 @@ from functions.directory_api.models import (
 from functions.directory_api.repository import PgDirectory
 from functions.directory_api.settings import DirectoryApiSettings
 from shared import aws
-from shared.audit.denials import AuditDenialRecorder
-from shared.audit.recorder import AuditRecorder
-from shared.auth.access_audit import PgAccessAudit
-from shared.auth.directory import PgScopeDirectory
 from shared.auth.openapi import responses
-from shared.auth.policy import Authorizer, LogDenialRecorder
-from shared.auth.settings import token_verifier
-from shared.db.pool import pool_for
+from shared.auth.wiring import admin_core, authenticate
 from shared.dynamo.devices import DeviceRegistry
 from shared.http import json_response, register_error_handlers
 from shared.observability import freeze_heap, logger, metrics, tracer
@@ -46,6 +40,8 @@ from shared.observability import freeze_heap, logger, metrics, tracer
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from shared.auth.access_audit import PgAccessAudit
+    from shared.auth.policy import Authorizer
     from shared.auth.principal import Principal
     from shared.auth.tokens import TokenVerifier
 
@@ -66,25 +62,16 @@ class Deps:
     audit: PgAccessAudit
 
 
-def _request_id() -> str:
-    try:
-        return str(app.current_event.request_context.request_id or "")
-    except (AttributeError, KeyError):
-        return ""
-
-
 @cache
 def deps() -> Deps:
     s = DirectoryApiSettings()
-    pool = pool_for(s)
-    scope = PgScopeDirectory(pool)
-    recorder = AuditRecorder()
+    core = admin_core(s, app)
     built = Deps(
-        verifier=token_verifier(s),
-        authz=Authorizer(scope, scope, AuditDenialRecorder(pool, recorder, _request_id, LogDenialRecorder())),
-        directory=PgDirectory(pool),
+        verifier=core.verifier,
+        authz=core.authz,
+        directory=PgDirectory(core.pool),
         devices=DeviceRegistry(aws.dynamodb(), s.devices_table),
-        audit=PgAccessAudit(pool, recorder, _request_id),
+        audit=core.audit,
     )
     freeze_heap()
     return built
@@ -92,9 +79,7 @@ def deps() -> Deps:
 
 def principal() -> tuple[Principal, Deps]:
     d = deps()
-    p = d.verifier.principal(app.current_event.headers.get("Authorization"))
-    logger.append_keys(tenant_id=p.tenant_id, actor=p.actor)
-    return p, d
+    return authenticate(app, d.verifier), d
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
