@@ -100,11 +100,11 @@ def publish_policy(
         published_at=now or datetime.now(UTC),
         published_by=principal.actor,
     )
-    try:
-        ledger.put_policy(principal.tenant_id, policy)
-    except PolicyExists as err:
-        raise Conflict(f"Policy version {body.version} is already published and cannot change.") from err
-    audit.allowed(principal, "consent_policy.publish", "consent/policy", PURPOSE)
+    with audit.change(principal, "consent_policy.publish", "consent/policy", PURPOSE):
+        try:
+            ledger.put_policy(principal.tenant_id, policy)
+        except PolicyExists as err:
+            raise Conflict(f"Policy version {body.version} is already published and cannot change.") from err
     return _policy_out(policy)
 
 
@@ -189,11 +189,11 @@ def set_my_consent(
         channel=body.channel.value,
         at=at,
     )
-    try:
-        ledger.record(tenant, employee_id, state, change, previous)
-    except StaleConsent as err:
-        raise Conflict("The consent changed meanwhile; read it again and retry.") from err
-    audit.allowed(principal, f"consent.{change.action}", "consent/own", PURPOSE, [employee_id])
+    with audit.change(principal, f"consent.{change.action}", "consent/own", PURPOSE, [employee_id]):
+        try:
+            ledger.record(tenant, employee_id, state, change, previous)
+        except StaleConsent as err:
+            raise Conflict("The consent changed meanwhile; read it again and retry.") from err
     return _status(tenant, employee_id, ledger)
 
 
@@ -244,11 +244,11 @@ def withdraw_my_consent(
             at=at,
             purge_id=purge_id,
         )
-        try:
-            ledger.record(tenant, employee_id, state, change, previous)
-        except StaleConsent as err:
-            raise Conflict("The consent changed meanwhile; read it again and retry.") from err
-        audit.allowed(principal, "consent.withdrawn", "consent/own", PURPOSE, [employee_id])
+        with audit.change(principal, "consent.withdrawn", "consent/own", PURPOSE, [employee_id]):
+            try:
+                ledger.record(tenant, employee_id, state, change, previous)
+            except StaleConsent as err:
+                raise Conflict("The consent changed meanwhile; read it again and retry.") from err
     else:
         raise Conflict("There is no consent to withdraw.")
     detail = ConsentWithdrawnDetail(

@@ -82,9 +82,8 @@ def create_team(
 ) -> Team:
     """Admin only: a team of the caller's tenant with its managers (Cognito subs)."""
     authz.require_role(principal, "team.create", "directory/team", [Role.ADMIN])
-    team = directory.create_team(principal.tenant_id, body.name, body.manager_ids, principal.actor)
-    audit.allowed(principal, "team.create", "directory/team", PURPOSE)
-    return team
+    with audit.change(principal, "team.create", "directory/team", PURPOSE):
+        return directory.create_team(principal.tenant_id, body.name, body.manager_ids, principal.actor)
 
 
 def list_teams(
@@ -108,6 +107,7 @@ def create_employee(
     employee = directory.create_employee(
         principal.tenant_id, body.email, body.display_name, body.team_id, principal.actor
     )
+    # The id is made by the change, so this entry follows it (every other change is audited first).
     audit.allowed(principal, "employee.create", "directory/employee", PURPOSE, [employee.employee_id])
     return employee
 
@@ -179,9 +179,9 @@ def register_device(
         not_before=ident.not_before,
         not_after=ident.not_after,
     )
-    if not devices.register(device):
-        raise Conflict("This certificate is already registered.")
-    audit.allowed(principal, "device.register", "directory/device", PURPOSE, [device.employee_id])
+    with audit.change(principal, "device.register", "directory/device", PURPOSE, [device.employee_id]):
+        if not devices.register(device):
+            raise Conflict("This certificate is already registered.")
     return _device_out(device)
 
 
@@ -193,8 +193,8 @@ def revoke_device(
     device = devices.get_by_device_id(device_id)
     if device is None or device.tenant_id != principal.tenant_id:
         raise NotFound("No such device.")
-    devices.revoke(device)
-    audit.allowed(principal, "device.revoke", "directory/device", PURPOSE, [device.employee_id])
+    with audit.change(principal, "device.revoke", "directory/device", PURPOSE, [device.employee_id]):
+        devices.revoke(device)
 
 
 def create_grant(
@@ -204,11 +204,10 @@ def create_grant(
     authz.require_role(principal, "grant.create", "directory/access_grant", [Role.ADMIN])
     if body.user == principal.user_id:
         raise authz.deny(principal, "grant.create", "directory/access_grant", "self-grant")
-    grant = directory.create_grant(
-        principal.tenant_id, body.user, body.role, body.not_before, body.not_after, principal.actor
-    )
-    audit.allowed(principal, "grant.create", "directory/access_grant", PURPOSE)
-    return grant
+    with audit.change(principal, "grant.create", "directory/access_grant", PURPOSE):
+        return directory.create_grant(
+            principal.tenant_id, body.user, body.role, body.not_before, body.not_after, principal.actor
+        )
 
 
 def list_grants(principal: Principal, directory: Directory, authz: Authorizer) -> AccessGrantList:

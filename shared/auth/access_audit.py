@@ -8,6 +8,7 @@ without its entry. A person acting on their own data is stored as ``self``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psycopg
@@ -16,7 +17,8 @@ from shared.audit.model import Actor, ActorType, AuditEntry, Outcome
 from shared.errors import AuditUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
+    from contextlib import AbstractContextManager
 
     from psycopg_pool import ConnectionPool
 
@@ -36,6 +38,17 @@ class AccessAudit(Protocol):
         """Record one allowed access per subject (``None``: an access that concerns no one)."""
         ...
 
+    def change(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        purpose: str,
+        subjects: Iterable[str | None] = (None,),
+    ) -> AbstractContextManager[None]:
+        """Around a change: its entry is written first and committed only if the change succeeds."""
+        ...
+
 
 class PgAccessAudit:
     def __init__(
@@ -45,16 +58,11 @@ class PgAccessAudit:
         self._recorder = recorder
         self._request_id = request_id
 
-    def allowed(
-        self,
-        principal: Principal,
-        action: str,
-        resource: str,
-        purpose: str,
-        subjects: Iterable[str | None] = (None,),
-    ) -> None:
+    def _entries(
+        self, principal: Principal, action: str, resource: str, purpose: str, subjects: Iterable[str | None]
+    ) -> list[AuditEntry]:
         request_id = self._request_id()
-        entries = [
+        return [
             AuditEntry(
                 tenant_id=principal.tenant_id,
                 # Acting on oneself is recorded under the employee id, which the log stores as "self".
@@ -73,6 +81,36 @@ class PgAccessAudit:
             )
             for subject in subjects
         ]
+
+    @contextmanager
+    def change(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        purpose: str,
+        subjects: Iterable[str | None] = (None,),
+    ) -> Iterator[None]:
+        """The entry of a change is appended first, in a transaction that commits only once the
+        change has succeeded: a change whose entry cannot be written is never made, and a change
+        that fails leaves no entry. (The tenant's chain stays locked while the change runs.)"""
+        entries = self._entries(principal, action, resource, purpose, subjects)
+        try:
+            with self._pool.connection() as conn:
+                self._recorder.record_many(conn, entries)
+                yield
+        except psycopg.OperationalError as err:
+            raise AuditUnavailable() from err
+
+    def allowed(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        purpose: str,
+        subjects: Iterable[str | None] = (None,),
+    ) -> None:
+        entries = self._entries(principal, action, resource, purpose, subjects)
         if not entries:
             return
         try:

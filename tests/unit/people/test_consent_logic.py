@@ -3,6 +3,8 @@ the same purge id, and only the employee acts on their own consent."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,6 +95,11 @@ class Audit:
         self.actions: list[str] = []
 
     def allowed(self, principal: Principal, action: str, *_: Any, **__: Any) -> None:
+        self.actions.append(action)
+
+    @contextmanager
+    def change(self, principal: Principal, action: str, *_: Any, **__: Any) -> Iterator[None]:
+        yield  # recorded only when the change went through, as the real one commits
         self.actions.append(action)
 
 
