@@ -101,7 +101,7 @@ def get_policies() -> PolicyList:
 )
 def get_my_consent() -> ConsentStatusOut:
     p, d = principal()
-    return logic.my_consent(p, d.ledger, d.authz)
+    return logic.my_consent(p, d.ledger, d.authz, d.audit)
 
 
 @app.put(

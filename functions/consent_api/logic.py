@@ -147,9 +147,15 @@ def _status(tenant_id: str, employee_id: str, ledger: Ledger) -> ConsentStatusOu
     )
 
 
-def my_consent(principal: Principal, ledger: Ledger, authz: Authorizer) -> ConsentStatusOut:
-    """The caller's current consent and its full history, newest first."""
-    return _status(principal.tenant_id, _me(principal, authz, "consent.read_own"), ledger)
+def my_consent(
+    principal: Principal, ledger: Ledger, authz: Authorizer, audit: AccessAudit
+) -> ConsentStatusOut:
+    """The caller's current consent and its full history, newest first (a read of personal data
+    like any other: recorded, with the employee as actor ``self``)."""
+    employee_id = _me(principal, authz, "consent.read_own")
+    status = _status(principal.tenant_id, employee_id, ledger)
+    audit.allowed(principal, "consent.read_own", "consent/own", PURPOSE, [employee_id])
+    return status
 
 
 def set_my_consent(

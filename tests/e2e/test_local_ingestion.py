@@ -281,3 +281,31 @@ def test_sam_invoke_gets_the_template_function_and_the_local_stack_environment(
     for name in ("DEVICES_TABLE", "CONSENT_TABLE", "TENANTS_TABLE", "EVENTS_STREAM_NAME"):
         assert values[name] == local_stack.info["resources"][name]
     assert values["AWS_ENDPOINT_URL"] == local_stack.info["aws_endpoint"]
+
+
+def test_every_personal_data_read_leaves_exactly_one_entry_per_person_read(local_stack: RunningStack) -> None:
+    demo = local_stack.info["demo"]
+    tenant = demo["tenant_id"]
+
+    def log_size() -> int:
+        with psycopg.connect(local_stack.info["database_url"]) as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM audit_log WHERE tenant_id = %s", (tenant,)).fetchone()[0]
+            )
+
+    employees = demo["users"]["employees"]
+    team_a = [e for e in employees if e["team"] == "a"]
+    reads = [
+        # (who, path, how many people's data the answer holds)
+        (employees[5]["email"], "/v1/me/consent", 1),
+        (demo["users"]["manager_a"], f"/v1/employees/{team_a[1]['employee_id']}", 1),
+        (demo["users"]["manager_a"], "/v1/employees", len(team_a)),
+        (demo["users"]["admin"], "/v1/employees", len(employees)),
+        (demo["users"]["dpo"], f"/v1/employees/{team_a[0]['employee_id']}/consent", 1),
+    ]
+    for who, path, people in reads:
+        token = token_of(local_stack, who)
+        before = log_size()
+        status, _ = admin(local_stack, "GET", path, token)
+        assert status == 200, path
+        assert log_size() - before == people, path
