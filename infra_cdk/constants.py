@@ -213,6 +213,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         routes=(
             Route("/v1/audit/events", ("GET",)),
             Route("/v1/audit/verify", ("GET",)),
+            Route("/v1/audit/report", ("GET",)),
             Route("/v1/me/access-log", ("GET",)),
         ),
     ),

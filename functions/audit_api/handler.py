@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.audit_api import logic
-from functions.audit_api.models import AccessLog, AuditEventList, VerifyResult
+from functions.audit_api.models import AccessLog, AuditEventList, AuditReport, VerifyResult
 from functions.audit_api.repository import PgAuditLog
 from functions.audit_api.settings import AuditApiSettings
 from shared import aws
@@ -88,6 +88,16 @@ def get_events(
     p, d = principal()
     f = logic.EventFilter(from_, to, actor, subject, action)
     return logic.list_events(p, f, limit, next_token, d.log, d.authz, request_id(app))
+
+
+@app.get(
+    "/v1/audit/report",
+    responses=responses(200, AuditReport, "The period's audit report, with the chain verified", 400),
+    tags=["audit"],
+)
+def get_report(from_: Annotated[datetime, Query(alias="from")], to: datetime) -> AuditReport:
+    p, d = principal()
+    return logic.audit_report(p, from_, to, d.log, d.authz, request_id(app))
 
 
 @app.get(

@@ -9,11 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from functions.audit_api.models import AccessLog, AccessLogEntry, AuditEvent, AuditEventList, VerifyResult
-from functions.audit_api.repository import EventQuery, StoredEvent
+from functions.audit_api.models import (
+    AccessLog,
+    AccessLogEntry,
+    AuditEvent,
+    AuditEventList,
+    AuditReport,
+    CountBy,
+    VerifyResult,
+)
+from functions.audit_api.repository import EventQuery, PeriodSummary, StoredEvent
 from shared.audit.model import Actor, ActorType, AuditEntry, Outcome
 from shared.auth.principal import Role
-from shared.errors import BadRequest
+from shared.errors import BadRequest, ValidationFailed
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,6 +45,8 @@ class AuditLog(Protocol):
     ) -> list[StoredEvent]: ...
 
     def verify(self, tenant_id: str, access: AuditEntry) -> VerifyReport: ...
+
+    def summary(self, tenant_id: str, start: datetime, end: datetime) -> PeriodSummary: ...
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,39 @@ def verify_chain(p: Principal, log: AuditLog, authz: Authorizer, request_id: str
         p.tenant_id, _entry(p, "audit.verify", "audit/chain", PURPOSE_AUDIT, request_id, None)
     )
     return VerifyResult(ok=report.ok, checked=report.checked, first_bad_seq=report.first_bad_seq)
+
+
+def audit_report(
+    p: Principal, start: datetime, end: datetime, log: AuditLog, authz: Authorizer, request_id: str
+) -> AuditReport:
+    """The period's entries counted by action, actor type and outcome, with the chain verified
+    against the latest signed checkpoint; the report is itself one recorded read."""
+    authz.require_role(p, "audit.report", "audit/report", AUDIT_ROLES)
+    if end <= start:
+        raise ValidationFailed("'to' must be after 'from'.")
+    summary = log.summary(p.tenant_id, start, end)
+    chain = log.verify(
+        p.tenant_id, _entry(p, "audit.report", "audit/report", PURPOSE_AUDIT, request_id, None)
+    )
+
+    def counts(column: str) -> list[CountBy]:
+        return [CountBy(key=str(k), count=int(n)) for k, n in summary.grouped[column]]
+
+    return AuditReport(
+        tenant_id=p.tenant_id,
+        start=start,
+        end=end,
+        entries=summary.entries,
+        denied=summary.denied,
+        distinct_actors=summary.actors,
+        distinct_subjects=summary.subjects,
+        by_action=counts("action"),
+        by_actor_type=counts("actor_type"),
+        by_outcome=counts("outcome"),
+        first_seq=summary.first_seq,
+        last_seq=summary.last_seq,
+        chain=VerifyResult(ok=chain.ok, checked=chain.checked, first_bad_seq=chain.first_bad_seq),
+    )
 
 
 def my_access_log(

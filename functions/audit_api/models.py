@@ -45,3 +45,26 @@ class AccessLogEntry(BaseModel):
 class AccessLog(BaseModel):
     entries: list[AccessLogEntry]
     next_token: str | None = None
+
+
+class CountBy(BaseModel):
+    key: str
+    count: int
+
+
+class AuditReport(BaseModel):
+    """What a DPO or an auditor files: what happened in a period, and whether the log is intact."""
+
+    tenant_id: str
+    start: datetime
+    end: datetime
+    entries: int
+    denied: int
+    distinct_actors: int
+    distinct_subjects: int
+    by_action: list[CountBy]
+    by_actor_type: list[CountBy]
+    by_outcome: list[CountBy]
+    first_seq: int | None
+    last_seq: int | None
+    chain: VerifyResult

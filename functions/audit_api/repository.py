@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from shared.audit.checkpoint import load_public_key
 from shared.audit.recorder import find_pseudonym
@@ -63,6 +64,17 @@ def _transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]
             yield conn
     except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
         raise StoreUnavailable("The audit database is unavailable.") from err
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    entries: int
+    denied: int
+    actors: int
+    subjects: int
+    first_seq: int | None
+    last_seq: int | None
+    grouped: dict[str, list[tuple[str, int]]]
 
 
 class PgAuditLog:
@@ -122,6 +134,30 @@ class PgAuditLog:
             )
             self._recorder.record(conn, access)
         return report
+
+    def summary(self, tenant_id: str, start: datetime, end: datetime) -> PeriodSummary:
+        """Counts of the tenant's entries in [start, end): by action, actor type and outcome."""
+        with _transaction(self._pool) as conn:
+            window = (tenant_id, start, end)
+            totals = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE outcome = 'denied'),"
+                " count(DISTINCT (actor_type, actor_id)), count(DISTINCT subject_ref), min(seq), max(seq)"
+                " FROM audit_log WHERE tenant_id = %s AND ts >= %s AND ts < %s",
+                window,
+            ).fetchone()
+            grouped = {
+                column: conn.execute(
+                    sql.SQL(
+                        "SELECT {c}, count(*) FROM audit_log WHERE tenant_id = %s AND ts >= %s AND ts < %s"
+                        " GROUP BY 1 ORDER BY 2 DESC, 1"
+                    ).format(c=sql.Identifier(column)),
+                    window,
+                ).fetchall()
+                for column in ("action", "actor_type", "outcome")
+            }
+        assert totals is not None
+        entries, denied, actors, subjects, first, last = totals
+        return PeriodSummary(int(entries), int(denied), int(actors), int(subjects), first, last, grouped)
 
     @staticmethod
     def _filter_subject(

@@ -207,3 +207,21 @@ def test_a_self_access_is_stored_as_self(audit_url: str) -> None:
         )
     # When / Then the actor is "self"
     assert entries(audit_url)[0][1] == "self"
+
+
+def test_the_audit_report_counts_the_period_verifies_the_chain_and_is_itself_recorded(
+    api: Any, audit_url: str
+) -> None:
+    # Given three recorded reads by a manager
+    seed(audit_url)
+    # When the DPO asks for the report of the last hour
+    status, report = api("dpo", "/v1/audit/report", window())
+    # Then it counts them, says the chain is intact, and its own read is the log's next entry
+    assert status == 200
+    assert (report["entries"], report["denied"], report["distinct_subjects"]) == (3, 0, 2)
+    assert report["by_outcome"] == [{"key": "allowed", "count": 3}]
+    assert report["chain"]["ok"] is True
+    assert (report["first_seq"], report["last_seq"]) == (1, 3)
+    assert entries(audit_url)[3:] == [(4, "dpo-user", "audit.report", "allowed", None)]
+    # and an employee may not have it
+    assert api("employee", "/v1/audit/report", window())[0] == 403
