@@ -14,17 +14,15 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra_cdk.constants import FUNCTIONS, existing_functions
 from infra_cdk.local.apigw import FakeLambdaContext, admin_event
+from infra_cdk.local.http_base import GatewayRequestHandler, GatewayServer, ServerThread
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-MAX_BODY = 10 * 1024 * 1024
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -101,75 +99,34 @@ class AdminGateway:
         return int(result["statusCode"]), payload, route.function
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(GatewayServer):
     gateway: AdminGateway
-    log: Callable[[str], None]
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(GatewayRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
+    label = "admin"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            status, payload, who = (
-                413,
-                _error("payload_too_large", "Request too large for API Gateway."),
-                "gateway",
-            )
-            self.rfile.read(min(length, 8 * MAX_BODY))
-        else:
-            body = self.rfile.read(length) if length else b""
-            status, payload, who = self.server.gateway.dispatch(
-                self.command, self.path, dict(self.headers.items()), body
-            )
-        data = json.dumps(payload).encode() if payload != {} or status != 204 else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        body = self.read_body()
+        if body is None:
+            return
+        status, payload, who = self.server.gateway.dispatch(
+            self.command, self.path, dict(self.headers.items()), body
+        )
+        self.reply(status, json.dumps(payload).encode() if payload != {} or status != 204 else b"")
         self.server.log(
             f"admin  {self.command} {urlsplit(self.path).path} -> {status} via {who} "
             f"({(time.perf_counter() - started) * 1000:.0f} ms)"
         )
 
 
-class AdminApiServer:
+class AdminApiServer(ServerThread):
     def __init__(
         self, host: str, port: int, gateway: AdminGateway, log: Callable[[str], None] = print
     ) -> None:
-        self._httpd = _Server((host, port), _RequestHandler)
-        self._httpd.gateway = gateway
-        self._httpd.log = log
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="admin-api", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        httpd = _Server((host, port), _RequestHandler)
+        httpd.gateway = gateway
+        httpd.log = log
+        super().__init__(httpd, "admin-api")

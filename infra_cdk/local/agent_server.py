@@ -7,26 +7,18 @@ certificate is passed to the handler in ``requestContext.identity.clientCert``.
 
 from __future__ import annotations
 
-import json
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from infra_cdk.local.apigw import FakeLambdaContext, rest_event
+from infra_cdk.local.http_base import GatewayRequestHandler, GatewayServer, ServerThread
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-
-# API Gateway's own limit on a request payload; larger bodies never reach the function.
-API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
-
-
-def gateway_error(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "request_id": ""}}).encode()
 
 
 def pem_from_der(der: bytes) -> str:
@@ -37,11 +29,8 @@ def pem_from_der(der: bytes) -> str:
     return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(GatewayServer):
     handler: Any
-    log: Callable[[str], None]
     lock: threading.Lock
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -54,41 +43,15 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(GatewayRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
+    label = "agent"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # one line per request is logged in _serve
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > API_GATEWAY_MAX_BODY:
-            # Read (and drop) what the client sends, so it sees the answer rather than a reset.
-            remaining = min(length, 8 * API_GATEWAY_MAX_BODY)
-            while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-            self._reply(413, gateway_error("payload_too_large", "Request too large for API Gateway."), {})
-            self.close_connection = True
-            self.server.log(f"agent  {self.command} {self.path} -> 413 ({length} B in, refused)")
+        body = self.read_body()
+        if body is None:
             return
-        body = self.rfile.read(length) if length else b""
         der = self.connection.getpeercert(binary_form=True)  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
         event = rest_event(
@@ -102,22 +65,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         event["requestContext"]["identity"]["sourceIp"] = self.client_address[0]
         with self.server.lock:  # one request at a time per "container", as in Lambda
             result = self.server.handler(event, FakeLambdaContext())
-        payload = (result.get("body") or "").encode()
-        self._reply(int(result["statusCode"]), payload, result.get("headers") or {})
+        self.reply(
+            int(result["statusCode"]), (result.get("body") or "").encode(), result.get("headers") or {}
+        )
         self.server.log(
             f"agent  {self.command} {parts.path} -> {result['statusCode']} "
             f"({len(body)} B in, {(time.perf_counter() - started) * 1000:.0f} ms)"
         )
-
-    def _reply(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        headers = {"Content-Type": "application/json", **headers}
-        for name, value in headers.items():
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
 
 def tls_context(server_cert: Path, server_key: Path, client_ca: Path) -> ssl.SSLContext:
@@ -129,7 +83,7 @@ def tls_context(server_cert: Path, server_key: Path, client_ca: Path) -> ssl.SSL
     return ctx
 
 
-class AgentApiServer:
+class AgentApiServer(ServerThread):
     def __init__(
         self,
         host: str,
@@ -138,23 +92,10 @@ class AgentApiServer:
         context: ssl.SSLContext,
         log: Callable[[str], None] = print,
     ) -> None:
-        self._httpd = _Server((host, port), _RequestHandler)
-        self._httpd.handler = handler
-        self._httpd.log = log
-        self._httpd.lock = threading.Lock()
+        httpd = _Server((host, port), _RequestHandler)
+        httpd.handler = handler
+        httpd.log = log
+        httpd.lock = threading.Lock()
         # The handshake runs in the request's thread, so a slow client cannot stall accept().
-        self._httpd.socket = context.wrap_socket(
-            self._httpd.socket, server_side=True, do_handshake_on_connect=False
-        )
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="agent-api", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._httpd.server_address[1])
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+        super().__init__(httpd, "agent-api")

@@ -19,9 +19,10 @@ pytestmark = pytest.mark.infrastructure
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 
 
-@pytest.mark.skipif(not SAM.exists(), reason="aws-sam-cli not installed in .venv-sam (make sam)")
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 def test_sam_validate_accepts_the_template(full_app: Synthesized, env_name: str) -> None:
+    # `make test` installs it (its pins conflict with ours, so it has its own venv): never skipped.
+    assert SAM.exists(), "aws-sam-cli is missing from .venv-sam: run `make sam`"
     # Given a synthesized template and no AWS credentials
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= {"AWS_DEFAULT_REGION": "eu-central-1", "SAM_CLI_TELEMETRY": "0"}
