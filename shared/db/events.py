@@ -43,9 +43,10 @@ class EventRow(NamedTuple):
 
 
 COLUMNS = EventRow._fields
+# One spelling of the column order (EventRow's), for COPY and the insert alike; names are code constants.
+_COLUMN_LIST = ", ".join(COLUMNS)
 
-
-_COPY_STAGE_TEXT = "COPY _event_stage (ts, event_id, tenant_id, employee_id, device_id, type, duration_ms, app, domain, window_title_enc, url_enc, key_count, mouse_count, agent_version, received_at) FROM STDIN"
+_COPY_STAGE_TEXT = f"COPY _event_stage ({_COLUMN_LIST}) FROM STDIN"
 
 _STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS _event_stage "
@@ -53,10 +54,10 @@ _STAGE_DDL = (
     "ON COMMIT DELETE ROWS"
 )
 
-_INSERT_AND_ROLL_UP = """
+_INSERT_AND_ROLL_UP = f"""
 WITH ins AS (
-    INSERT INTO activity_events (ts, event_id, tenant_id, employee_id, device_id, type, duration_ms, app, domain, window_title_enc, url_enc, key_count, mouse_count, agent_version, received_at)
-    SELECT ts, event_id, tenant_id, employee_id, device_id, type, duration_ms, app, domain, window_title_enc, url_enc, key_count, mouse_count, agent_version, received_at FROM _event_stage
+    INSERT INTO activity_events ({_COLUMN_LIST})
+    SELECT {_COLUMN_LIST} FROM _event_stage
     ON CONFLICT DO NOTHING
     RETURNING tenant_id, employee_id, ts, type, duration_ms, app, domain, key_count, mouse_count
 ), rolled AS (
@@ -73,7 +74,7 @@ WITH ins AS (
         mouse_count = h.mouse_count + EXCLUDED.mouse_count
 )
 SELECT tenant_id, employee_id, count(*), min(ts), max(ts) FROM ins GROUP BY 1, 2
-"""
+"""  # noqa: S608 - the interpolated names are EventRow's field names, never input
 
 
 @dataclass(frozen=True, slots=True)
