@@ -188,8 +188,16 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             Route("/v1/analytics/employees/{id}/daily", ("GET",)),
             Route("/v1/analytics/teams/{id}/daily", ("GET",)),
             Route("/v1/analytics/top-apps", ("GET",)),
-            Route("/v1/productivity-rules", ("PUT",)),
+            Route("/v1/productivity-rules", ("GET", "PUT")),
         ),
+    ),
+    "analytics_rollup": FunctionSpec(
+        "Rebuilds the daily analytics rollups of changed employee-days; applies new productivity rules",
+        db_user="wm_analytics_rollup",
+        memory_mb=1024,
+        timeout_s=600,
+        in_vpc=True,
+        schedule="rate(1 minute)",
     ),
     "reporting_api": FunctionSpec(
         "Admin API: reports, data-subject requests, purges",

@@ -419,6 +419,17 @@ class Functions(Construct):
         self._stream.bus.grant_put_events_to(function)
         self._keys.stream.grant(function, "kms:GenerateDataKey")
 
+    def _environment_analytics_api(self) -> dict[str, str]:
+        return {"TENANTS_TABLE": self._data.tables[Tables.TENANTS].table_name}
+
+    def _grant_analytics_api(self, function: lambda_.Function) -> None:
+        # The tenant's minimum group size; everything else is in PostgreSQL.
+        tables = self._data.tables
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[tables[Tables.TENANTS].table_arn])
+        )
+        self._keys.tables.grant(function, "kms:Decrypt")
+
     def _environment_audit_checkpoint(self) -> dict[str, str]:
         return {
             "AUDIT_SIGNING_KEY_ID": self._keys.signing.key_arn,

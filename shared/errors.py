@@ -64,6 +64,14 @@ class Forbidden(DomainError):
     default_message = "Your role or scope does not allow this call."
 
 
+class GroupTooSmall(DomainError):
+    """An aggregate over fewer people than the tenant's minimum group size would single one out."""
+
+    code = "group_too_small"
+    status = 403
+    default_message = "The group is smaller than the minimum group size for aggregates."
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404

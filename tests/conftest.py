@@ -52,7 +52,10 @@ def pg_url(pg_server: str) -> Iterator[str]:
 def db(pg_url: str) -> Iterator[psycopg.Connection]:
     """A connection to the migrated test database, with the event tables emptied first."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE activity_events, activity_hourly")
+        conn.execute(
+            "TRUNCATE activity_events, activity_hourly, activity_dirty, activity_daily, activity_team_daily,"
+            " activity_tenant_daily"
+        )
         yield conn
 
 

@@ -17,6 +17,7 @@ ADMIN_API_HANDLERS = (
     "functions.directory_api.handler",
     "functions.consent_api.handler",
     "functions.audit_api.handler",
+    "functions.analytics_api.handler",
 )
 TITLE = "Workforce monitoring admin API"
 VERSION = "1"

@@ -2,8 +2,9 @@
 
 One batch is one transaction: rows are COPYed (binary) into a temporary stage, inserted into the
 day-partitioned ``activity_events`` with ``ON CONFLICT DO NOTHING``, and only the rows that
-``RETURNING`` reports as new are added to ``activity_hourly``. A redelivered batch inserts
-nothing and so changes no rollup.
+``RETURNING`` reports as new are added to ``activity_hourly`` and mark their (employee, day) in
+``activity_dirty`` for the analytics rollup job. A redelivered batch inserts nothing and so
+changes no rollup.
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ WITH ins AS (
         duration_ms = h.duration_ms + EXCLUDED.duration_ms,
         key_count   = h.key_count + EXCLUDED.key_count,
         mouse_count = h.mouse_count + EXCLUDED.mouse_count
+), dirty AS (
+    -- The analytics rollup job rebuilds these (employee, day)s; an event past midnight marks both days.
+    INSERT INTO activity_dirty (tenant_id, employee_id, day)
+    SELECT DISTINCT tenant_id, employee_id, (d AT TIME ZONE 'UTC')::date
+    FROM ins, generate_series(
+        date_trunc('day', ts, 'UTC'),
+        date_trunc('day', ts + greatest(duration_ms - 1, 0) * interval '1 millisecond', 'UTC'),
+        interval '1 day'
+    ) AS d
+    ON CONFLICT DO NOTHING
 )
 SELECT tenant_id, employee_id, count(*), min(ts), max(ts) FROM ins GROUP BY 1, 2
 """  # noqa: S608 - the interpolated names are EventRow's field names, never input

@@ -1,0 +1,1 @@
+"""Productivity analytics shared by the analytics API, the rollup job and the reports."""
