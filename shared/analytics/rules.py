@@ -20,7 +20,15 @@ import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 MAX_RULES = 1000
 MAX_PATTERN = 256
@@ -53,6 +61,10 @@ class Match(BaseModel):
                 raise ValueError(f"invalid regular expression: {err}") from err
         return self
 
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
     @property
     def pattern(self) -> str:
         return self.app if self.app is not None else self.domain  # type: ignore[return-value]
@@ -60,6 +72,10 @@ class Match(BaseModel):
 
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return {k: v for k, v in handler(self).items() if v is not None}
 
     match: Match
     category: Category

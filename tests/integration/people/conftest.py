@@ -13,6 +13,7 @@ import psycopg
 import pytest
 import requests
 
+from functions.analytics_api import handler as analytics_api
 from functions.consent_api import handler as consent_api
 from functions.directory_api import handler as directory_api
 from infra_cdk.local.apigw import FakeLambdaContext, admin_event
@@ -118,15 +119,16 @@ def people_api(
     """Both people's handlers with fresh per-container state."""
     monkeypatch.setenv("DATABASE_URL", pg_url)
     db.execute("TRUNCATE teams, team_managers, employees, access_grants CASCADE")
-    directory_api.deps.cache_clear()
-    consent_api.deps.cache_clear()
+    for handler in (directory_api, consent_api, analytics_api):
+        handler.deps.cache_clear()
     yield Api()
-    directory_api.deps.cache_clear()
-    consent_api.deps.cache_clear()
+    for handler in (directory_api, consent_api, analytics_api):
+        handler.deps.cache_clear()
     db_pool.close_all()
 
 
 CONSENT_PREFIXES = ("/v1/consent-policies", "/v1/me/consent")
+ANALYTICS_PREFIXES = ("/v1/analytics/", "/v1/productivity-rules")
 
 
 class Api:
@@ -143,6 +145,8 @@ class Api:
     ) -> tuple[int, Any]:
         is_consent = path.startswith(CONSENT_PREFIXES) or path.endswith("/consent")
         handler = consent_api.lambda_handler if is_consent else directory_api.lambda_handler
+        if path.startswith(ANALYTICS_PREFIXES):
+            handler = analytics_api.lambda_handler
         resp = handler(admin_event(method, path, token, body, query, path_params), FakeLambdaContext())
         raw = resp.get("body")
         return resp["statusCode"], json.loads(raw) if raw else None

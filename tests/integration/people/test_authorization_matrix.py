@@ -5,6 +5,7 @@ is 403 or 404 and its body is only an error, naming nothing of the target."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra_cdk.constants import FUNCTIONS
+from shared import aws
+from shared.dynamo.tenants import TenantSettings, TenantStore
 from tests.integration.people.conftest import POLICY, Api, Cognito, Tenant, User, build_tenant
 
 if TYPE_CHECKING:
@@ -45,6 +48,7 @@ class Case:
     body: Any = None
     path_params: dict[str, str] | None = None
     secret: str = ""  # what must not appear in a refusal (the target's identity)
+    query: dict[str, str] | None = None
 
 
 def _grant_window() -> dict[str, str]:
@@ -58,6 +62,11 @@ def _grant_window() -> dict[str, str]:
 def _world(api: Api, cognito: Cognito, ca: LocalCA) -> tuple[dict[str, User], list[Target], Tenant, Tenant]:
     a = build_tenant(api, cognito)
     b = build_tenant(api, cognito)
+    # Tenant A's teams are tiny: a group floor of one lets the team analytics answer here (the
+    # floor itself is tested in test_analytics_api).
+    TenantStore(aws.dynamodb(), os.environ["TENANTS_TABLE"]).put(
+        TenantSettings(tenant_id=a.tenant_id, min_group_size=1)
+    )
     api.post("/v1/consent-policies", b.dpo, POLICY | {"version": "b-only", "text": "tenant B's text"})
     status, _ = api.post(
         "/v1/access-grants", a.admin, {"user": a.auditor.sub, "role": "auditor", **_grant_window()}
@@ -99,6 +108,10 @@ def _targeted_cases(caller: str, target: Target, ca: LocalCA) -> list[Case]:
     )
     reads_consent = caller in ("admin", "dpo") or (caller in ("manager", "employee") and mine)
     admin = caller == "admin"
+    reads_analytics = admin or (caller in ("manager", "employee") and mine)
+    reads_team = admin or (caller == "manager" and mine)
+    team = target.team_id
+    period = {"from": "2026-11-01", "to": "2026-11-30"}
     return [
         Case("GET", "/v1/employees/{id}", f"/v1/employees/{eid}", in_tenant and reads_people,
              path_params={"id": eid}, secret=secret),
@@ -112,6 +125,12 @@ def _targeted_cases(caller: str, target: Target, ca: LocalCA) -> list[Case]:
         Case("POST", "/v1/employees", "/v1/employees", in_tenant and admin,
              body={"email": f"new.{uuid.uuid4().hex[:8]}@x.example.com", "display_name": "New",
                    "team_id": target.team_id}, secret=target.team_id),
+        Case("GET", "/v1/analytics/employees/{id}/daily", f"/v1/analytics/employees/{eid}/daily",
+             in_tenant and reads_analytics, path_params={"id": eid}, query=period, secret=secret),
+        Case("GET", "/v1/analytics/teams/{id}/daily", f"/v1/analytics/teams/{team}/daily",
+             in_tenant and reads_team, path_params={"id": team}, query=period, secret=team),
+        Case("GET", "/v1/analytics/top-apps", "/v1/analytics/top-apps", in_tenant and reads_team,
+             query=period | {"team_id": team}, secret=team),
     ]  # fmt: skip
 
 
@@ -134,6 +153,11 @@ def _untargeted_cases(caller: str, a: Tenant, b: Tenant) -> list[Case]:
         Case("PUT", "/v1/me/consent", "/v1/me/consent", employee,
              body={"policy_version": "2026-01", "categories": ["apps"]}),
         Case("DELETE", "/v1/me/consent", "/v1/me/consent", employee),
+        Case("GET", "/v1/analytics/top-apps", "/v1/analytics/top-apps", caller == "admin",
+             query={"from": "2026-11-01", "to": "2026-11-30"}),
+        Case("GET", "/v1/productivity-rules", "/v1/productivity-rules", caller in ("admin", "dpo", "manager")),
+        Case("PUT", "/v1/productivity-rules", "/v1/productivity-rules", caller == "admin",
+             body={"rules": [{"match": {"app": "Code"}, "category": "productive"}]}),
     ]  # fmt: skip
 
 
@@ -176,7 +200,7 @@ def test_every_cross_scope_call_is_refused_and_leaks_nothing(
     wrong: list[str] = []
     for caller, target_name, case in matrix:
         status, body = people_api.call(case.method, case.path, callers[caller].token, case.body,
-                                       path_params=case.path_params)  # fmt: skip
+                                       query=case.query, path_params=case.path_params)  # fmt: skip
         label = f"{caller} {case.method} {case.route} [{target_name}] -> {status}"
         if case.allowed:
             if status >= 300:
@@ -195,11 +219,14 @@ def test_every_cross_scope_call_is_refused_and_leaks_nothing(
     # Then nothing is out of place, and the matrix covered every route of both functions
     assert wrong == [], "\n".join(wrong)
     routes = {
-        (r.path, m) for n in ("directory_api", "consent_api") for r in FUNCTIONS[n].routes for m in r.methods
+        (r.path, m)
+        for n in ("directory_api", "consent_api", "analytics_api")
+        for r in FUNCTIONS[n].routes
+        for m in r.methods
     }
     covered = {(c.route, c.method) for _, _, c in matrix}
     assert routes - {("/v1/openapi.json", "GET")} <= covered
-    assert len(matrix) == len(CALLERS) * (3 * 5 + 10)
+    assert len(matrix) == len(CALLERS) * (3 * 8 + 13)
 
 
 def test_an_employee_reading_their_own_consent_sees_only_their_own(people_api: Api, cognito: Cognito) -> None:
