@@ -4,7 +4,8 @@ What runs (see ``python -m infra_cdk.local``):
 - moto on ``aws_endpoint`` with the tables, stream, bus, KMS key and Cognito pool the functions use;
 - PostgreSQL: ``DATABASE_URL`` if set, else an embedded server under ``.local/pgdata``; migrated;
 - the agent API on HTTPS requiring a client certificate of the local CA (``.local/certs/ca.pem``);
-- a poller feeding the stream to the consumer in batches.
+- a poller feeding the stream to the consumer in batches;
+- the analytics rollup every few seconds (``infra_cdk.local.scheduler``); other schedules on demand.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class LocalStack:
         agent_url = self._start_agent_api()
         admin_url = self._start_admin_api(gateway)
         self._start_poller(env["EVENTS_STREAM_NAME"])
+        self._start_scheduler()
         self.info = {
             "agent_api": agent_url,
             "admin_api": admin_url,
@@ -235,6 +237,18 @@ class LocalStack:
         url = f"http://127.0.0.1:{server.port}"
         self.log(f"admin API   {url} (Cognito ID tokens: {', '.join(gateway.functions)})")
         return url
+
+    def _start_scheduler(self) -> None:
+        from infra_cdk.local.scheduler import BACKGROUND, LocalScheduler
+
+        every = float(os.environ.get("LOCAL_SCHEDULE_INTERVAL_S", "0") or 0)
+        functions = {n: every or s for n, s in BACKGROUND.items() if n in scheduled_functions()}
+        scheduler = LocalScheduler(functions, log=self.log)
+        scheduler.start()
+        self._stops.append(scheduler.stop)
+        self.log(
+            f"schedules   {', '.join(f'{n} every {s:g} s' for n, s in functions.items())}; others on demand"
+        )
 
     def _start_poller(self, stream_name: str) -> None:
         import boto3

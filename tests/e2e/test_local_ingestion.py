@@ -295,6 +295,7 @@ def test_every_personal_data_read_leaves_exactly_one_entry_per_person_read(local
 
     employees = demo["users"]["employees"]
     team_a = [e for e in employees if e["team"] == "a"]
+    period = "from=2026-11-01&to=2026-11-30"
     reads = [
         # (who, path, how many people's data the answer holds)
         (employees[5]["email"], "/v1/me/consent", 1),
@@ -302,6 +303,13 @@ def test_every_personal_data_read_leaves_exactly_one_entry_per_person_read(local
         (demo["users"]["manager_a"], "/v1/employees", len(team_a)),
         (demo["users"]["admin"], "/v1/employees", len(employees)),
         (demo["users"]["dpo"], f"/v1/employees/{team_a[0]['employee_id']}/consent", 1),
+        (employees[5]["email"], f"/v1/analytics/employees/{employees[5]['employee_id']}/daily?{period}", 1),
+        (demo["users"]["manager_a"], f"/v1/analytics/teams/{demo['teams']['a']}/daily?{period}", len(team_a)),
+        (
+            demo["users"]["admin"],
+            f"/v1/analytics/top-apps?{period}",
+            1,
+        ),  # the tenant's aggregate: no one person
     ]
     for who, path, people in reads:
         token = token_of(local_stack, who)
