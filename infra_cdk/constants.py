@@ -187,6 +187,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         routes=(
             Route("/v1/analytics/employees/{id}/daily", ("GET",)),
             Route("/v1/analytics/teams/{id}/daily", ("GET",)),
+            Route("/v1/analytics/employees/{id}/weekly", ("GET",)),
+            Route("/v1/analytics/teams/{id}/weekly", ("GET",)),
             Route("/v1/analytics/top-apps", ("GET",)),
             Route("/v1/productivity-rules", ("GET", "PUT")),
         ),

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.analytics_api import logic
-from functions.analytics_api.models import EmployeeDaily, RulesIn, RulesOut, TeamDaily, TopApps
+from functions.analytics_api.models import EmployeeDaily, RulesIn, RulesOut, TeamDaily, TopApps, Trend
 from functions.analytics_api.repository import PgAnalytics
 from functions.analytics_api.settings import AnalyticsApiSettings
 from shared import aws
@@ -43,6 +43,8 @@ register_error_handlers(app)
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 From = Annotated[date, Query(alias="from", description="first UTC day, YYYY-MM-DD")]
 To = Annotated[date, Query(description="last UTC day, YYYY-MM-DD (at most 366 days after from)")]
+WeekOf = Annotated[date, Query(alias="to", description="a day of the last week shown, YYYY-MM-DD")]
+Weeks = Annotated[int, Query(ge=1, le=26, description="how many ISO weeks to show")]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,26 @@ def get_employee_daily(id: Id, from_: From, to: To) -> EmployeeDaily:
 def get_team_daily(id: Id, from_: From, to: To) -> TeamDaily:
     p, d = principal()
     return logic.team_daily(p, id, from_, to, d.store, d.authz, d.audit, d.min_group)
+
+
+@app.get(
+    "/v1/analytics/employees/<id>/weekly",
+    responses=responses(200, Trend, "The employee's ISO weeks, each compared with the week before", 404),
+    tags=["analytics"],
+)
+def get_employee_weekly(id: Id, to: WeekOf, weeks: Weeks = 4) -> Trend:
+    p, d = principal()
+    return logic.employee_trend(p, id, to, weeks, d.store, d.scope, d.authz, d.audit)
+
+
+@app.get(
+    "/v1/analytics/teams/<id>/weekly",
+    responses=responses(200, Trend, "The team's ISO weeks, each compared with the week before", 404),
+    tags=["analytics"],
+)
+def get_team_weekly(id: Id, to: WeekOf, weeks: Weeks = 4) -> Trend:
+    p, d = principal()
+    return logic.team_trend(p, id, to, weeks, d.store, d.authz, d.audit, d.min_group)
 
 
 @app.get(

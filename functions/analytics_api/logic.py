@@ -1,8 +1,8 @@
 """Analytics use cases: an employee's days, a team's days, top apps, and the productivity rules.
 
 Who sees what:
-- an employee's days: admins, the manager of the employee's team, the employee themselves;
-- a team's days and a team's top apps: admins and the team's managers, and only if the team has
+- an employee's days (and weekly trend): admins, the manager of the employee's team, the employee;
+- a team's days, weekly trend and top apps: admins and the team's managers, and only if the team has
   at least the tenant's minimum group size of members (else 403 ``group_too_small``);
 - the tenant's top apps: admins (the tenant must reach the minimum group size too);
 - in top apps, an app used by fewer people than the minimum group size is left out (counted in
@@ -29,6 +29,9 @@ from functions.analytics_api.models import (
     TeamDaily,
     TopApp,
     TopApps,
+    Trend,
+    Week,
+    WeekChange,
 )
 from shared.analytics.rules import Categorizer, Category, RuleSet
 from shared.auth.principal import Role
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
     from shared.auth.principal import Principal
 
 MAX_DAYS = 366
+MAX_WEEKS = 26
 TOP_APPS_PER_DAY = 10
 PURPOSE = "productivity_analytics"
 RESOURCE_EMPLOYEE = "analytics/employee_daily"
@@ -252,3 +256,85 @@ def put_rules(p: Principal, body: RulesIn, store: Store, authz: Authorizer, audi
     with audit.change(p, action, RESOURCE_RULES, "configuration"):
         store.put_rules(p.tenant_id, rules, p.user_id)
     return get_rules(p, store, authz)
+
+
+def _share(productive: int, active: int) -> float | None:
+    return round(productive / active, 4) if active else None
+
+
+def build_weeks(days: list[Day], weeks: int) -> list[Week]:
+    """ISO weeks (Monday first) from ``days``, which start on a Monday one week before the first
+    week shown: each week's change is against the week before it."""
+    totals: list[dict[str, int]] = []
+    for i in range(weeks + 1):
+        chunk = days[i * 7 : (i + 1) * 7]
+        totals.append({k: sum(getattr(d, k) for d in chunk) for k in
+                       ("active_ms", "idle_ms", "productive_ms", "neutral_ms", "unproductive_ms")})  # fmt: skip
+    out = []
+    for i in range(1, weeks + 1):
+        now, before = totals[i], totals[i - 1]
+        share, share_before = (
+            _share(now["productive_ms"], now["active_ms"]),
+            _share(before["productive_ms"], before["active_ms"]),
+        )
+        out.append(
+            Week(
+                week_start=days[i * 7].date,
+                **now,
+                productive_share=share,
+                change=WeekChange(
+                    active_ms=now["active_ms"] - before["active_ms"],
+                    productive_ms=now["productive_ms"] - before["productive_ms"],
+                    active_pct=round(100 * (now["active_ms"] - before["active_ms"]) / before["active_ms"], 2)
+                    if before["active_ms"]
+                    else None,
+                    productive_share_points=round(100 * (share - share_before), 2)
+                    if share is not None and share_before is not None
+                    else None,
+                ),
+            )
+        )
+    return out
+
+
+def trend_period(to: date, weeks: int) -> tuple[date, date]:
+    """From the Monday ``weeks`` weeks before ``to``'s week (the comparison week) to its Sunday."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValidationFailed(
+            f"weeks must be 1 to {MAX_WEEKS}.",
+            details=[{"loc": ["query", "weeks"], "msg": f"1..{MAX_WEEKS}"}],
+        )
+    monday = to - timedelta(days=to.weekday())
+    return monday - timedelta(weeks=weeks), monday + timedelta(days=6)
+
+
+def employee_trend(
+    p: Principal,
+    employee_id: str,
+    to: date,
+    weeks: int,
+    store: Store,
+    teams: EmployeeTeams,
+    authz: Authorizer,
+    audit: AccessAudit,
+) -> Trend:
+    start, end = trend_period(to, weeks)
+    daily = employee_daily(p, employee_id, start, end, store, teams, authz, audit)
+    return Trend(subject="employee", id=employee_id, rules_version=daily.rules_version,
+                 weeks=build_weeks(daily.days, weeks))  # fmt: skip
+
+
+def team_trend(
+    p: Principal,
+    team_id: str,
+    to: date,
+    weeks: int,
+    store: Store,
+    authz: Authorizer,
+    audit: AccessAudit,
+    min_group: MinGroupSize,
+) -> Trend:
+    start, end = trend_period(to, weeks)
+    daily = team_daily(p, team_id, start, end, store, authz, audit, min_group)
+    return Trend(subject="team", id=team_id, members=daily.members, rules_version=daily.rules_version,
+                 weeks=build_weeks(daily.days, weeks))  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,3 +63,33 @@ class RulesOut(BaseModel):
     created_at: datetime | None
     created_by: str | None
     rules: list[Rule]
+
+
+class WeekChange(BaseModel):
+    active_ms: int = Field(description="this week minus the week before")
+    productive_ms: int
+    active_pct: float | None = Field(
+        description="percent change of active time; null if the week before had none"
+    )
+    productive_share_points: float | None = Field(
+        description="change of the productive share, in percentage points; null if either week had no active time"
+    )
+
+
+class Week(BaseModel):
+    week_start: date = Field(description="the Monday (UTC) the ISO week starts on")
+    active_ms: int
+    idle_ms: int
+    productive_ms: int
+    neutral_ms: int
+    unproductive_ms: int
+    productive_share: float | None = Field(description="productive / active, 0..1; null without active time")
+    change: WeekChange
+
+
+class Trend(BaseModel):
+    subject: Literal["employee", "team"]
+    id: str
+    members: int | None = None
+    rules_version: int
+    weeks: list[Week]

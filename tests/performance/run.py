@@ -18,7 +18,13 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
 
 import warnings  # noqa: E402
 
-from tests.performance import bench_audit, bench_cold_import, bench_ingest_api, bench_ingest_stream  # noqa: E402
+from tests.performance import (  # noqa: E402
+    bench_analytics,
+    bench_audit,
+    bench_cold_import,
+    bench_ingest_api,
+    bench_ingest_stream,
+)
 from tests.performance.report import BENCH_JSON, Report  # noqa: E402
 
 BENCHES = {
@@ -26,6 +32,7 @@ BENCHES = {
     "ingest_api": bench_ingest_api.run,
     "ingest_stream": bench_ingest_stream.run,
     "audit": bench_audit.run,
+    "analytics": bench_analytics.run,
 }
 
 

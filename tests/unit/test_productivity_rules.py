@@ -142,3 +142,34 @@ def test_period_checks() -> None:
         check_period(date(2026, 1, 2), date(2026, 1, 1))
     with pytest.raises(ValidationFailed):
         check_period(date(2025, 1, 1), date(2026, 1, 2))
+
+
+def test_weeks_compare_each_iso_week_with_the_one_before() -> None:
+    from functions.analytics_api.logic import build_weeks, trend_period
+
+    start, end = trend_period(date(2026, 12, 3), 2)  # a Thursday
+    assert (start, end) == (date(2026, 11, 16), date(2026, 12, 6))  # Monday two weeks before .. Sunday
+    rows = [
+        (date(2026, 11, 17), "Code", "productive", 600, 0),  # comparison week
+        (date(2026, 11, 17), "Chrome", "neutral", 400, 0),
+        (date(2026, 11, 24), "Code", "productive", 900, 10),  # week 1
+        (date(2026, 11, 25), "Chrome", "unproductive", 600, 0),
+    ]  # week 2: nothing
+    weeks = build_weeks(build_days(rows, start, end), 2)
+    assert [w.week_start for w in weeks] == [date(2026, 11, 23), date(2026, 11, 30)]
+    first, second = weeks
+    assert (first.active_ms, first.productive_ms, first.unproductive_ms, first.productive_share) == (
+        1500,
+        900,
+        600,
+        0.6,
+    )
+    assert (first.change.active_ms, first.change.active_pct, first.change.productive_share_points) == (
+        500,
+        50.0,
+        0.0,
+    )
+    assert (second.active_ms, second.productive_share, second.change.active_pct) == (0, None, -100.0)
+    assert second.change.productive_share_points is None
+    with pytest.raises(ValidationFailed):
+        trend_period(date(2026, 12, 3), 27)

@@ -241,3 +241,31 @@ def test_each_role_does_only_its_part(role: RoleConnect, who: str, statement: st
     conn = role(who)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute(statement)
+
+
+def test_the_scheduled_handler_applies_rules_then_rebuilds_marked_days(
+    role: RoleConnect, analytics_db: psycopg.Connection, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    from pathlib import Path
+
+    from functions.analytics_rollup import handler
+    from infra_cdk.local.apigw import FakeLambdaContext
+    from shared.db.pool import close_all
+
+    store(role("wm_ingest"), a_working_day())
+    api = role("wm_analytics")
+    PgAnalytics(None).add_rules(api, "t1", RULES, "admin-1")  # type: ignore[arg-type]
+    api.commit()
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    handler.deps.cache_clear()
+    event = json.loads(Path("events/analytics_rollup/scheduled.json").read_text())
+    try:
+        result = handler.lambda_handler(event, FakeLambdaContext())
+    finally:
+        handler.deps.cache_clear()
+        close_all()
+    assert result["recategorized_tenants"] == ["t1"]
+    assert (result["employee_days"], result["remaining"]) == (2, False)
+    rows = daily(analytics_db)
+    assert rows[(DAY, "Code", "")] == (50, 10, "productive", 1)  # built with the version just applied

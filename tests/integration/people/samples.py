@@ -93,6 +93,41 @@ def main() -> None:
         c / "delete_my_consent.json",
         admin_event("DELETE", "/v1/me/consent", token_placeholder("employee"), query={"channel": "web"}),
     )
+    analytics(ROOT / "analytics_api")
+
+
+ANALYTICS_RULES = {
+    "rules": [
+        {"match": {"app": "Code"}, "category": "productive"},
+        {"match": {"domain": "github.com", "type": "suffix"}, "category": "productive"},
+        {"match": {"domain": "youtube.com", "type": "suffix"}, "category": "unproductive"},
+        {"match": {"app": "^Microsoft (Word|Excel)$", "type": "regex"}, "category": "productive"},
+        {"match": {"app": "Figma"}, "category": "productive", "team_id": TEAM},
+    ]
+}
+
+
+def analytics(a: Path) -> None:
+    for old in a.glob("*.json"):
+        old.unlink()
+    month = {"from": "2026-11-01", "to": "2026-11-30"}
+    _write(a / "get_employee_daily.json",
+           admin_event("GET", f"/v1/analytics/employees/{EMPLOYEE}/daily", token_placeholder("employee"),
+                       query={"from": "2026-11-23", "to": "2026-11-29"}, path_params={"id": EMPLOYEE}))  # fmt: skip
+    _write(a / "get_team_daily.json",
+           admin_event("GET", f"/v1/analytics/teams/{TEAM}/daily", token_placeholder("admin"),
+                       query=month, path_params={"id": TEAM}))  # fmt: skip
+    _write(a / "get_team_weekly.json",
+           admin_event("GET", f"/v1/analytics/teams/{TEAM}/weekly", token_placeholder("admin"),
+                       query={"to": "2026-11-30", "weeks": "4"}, path_params={"id": TEAM}))  # fmt: skip
+    _write(a / "get_top_apps.json",
+           admin_event("GET", "/v1/analytics/top-apps", token_placeholder("admin"), query=month | {"limit": "10"}))  # fmt: skip
+    _write(a / "put_productivity_rules.json",
+           admin_event("PUT", "/v1/productivity-rules", token_placeholder("admin"), ANALYTICS_RULES))  # fmt: skip
+    _write(
+        a / "get_productivity_rules.json",
+        admin_event("GET", "/v1/productivity-rules", token_placeholder("admin")),
+    )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,39 @@ def test_an_employee_reads_their_own_days_and_the_read_is_audited_as_self(
     assert _audit(db, world.tenant_id, "analytics.employee_daily.read") == [("self", "allowed")]
 
 
+def test_weekly_trends_compare_each_week_with_the_one_before(people_api: Api, world: Tenant, db: Any) -> None:
+    e1 = world.employees["emp1"]["employee_id"]
+    status, body = people_api.get(
+        f"/v1/analytics/employees/{e1}/weekly",
+        world.manager1,
+        query={"to": "2026-11-26", "weeks": "2"},
+        path_params={"id": e1},
+    )
+    assert status == 200, body
+    assert [w["week_start"] for w in body["weeks"]] == ["2026-11-16", "2026-11-23"]
+    this, last = body["weeks"][1], body["weeks"][0]
+    assert (last["active_ms"], last["change"]["active_pct"]) == (80 * MIN, None)  # nothing the week before
+    assert (this["active_ms"], this["change"]["active_ms"], this["change"]["active_pct"]) == (
+        0,
+        -80 * MIN,
+        -100.0,
+    )
+    status, body = people_api.get(
+        f"/v1/analytics/teams/{world.team1}/weekly",
+        world.manager1,
+        query={"to": "2026-11-26"},
+        path_params={"id": world.team1},
+    )
+    assert (status, body["error"]["code"]) == (403, "group_too_small")
+    status, body = people_api.get(
+        f"/v1/analytics/employees/{e1}/weekly",
+        world.emp1,
+        query={"to": "2026-11-26", "weeks": "27"},
+        path_params={"id": e1},
+    )
+    assert (status, body["error"]["code"]) == (422, "validation_error")
+
+
 def test_a_team_below_the_minimum_group_size_gets_no_aggregate(
     people_api: Api, world: Tenant, db: Any
 ) -> None:
@@ -189,3 +222,44 @@ def test_bad_periods_get_a_validation_error(people_api: Api, world: Tenant, quer
         f"/v1/analytics/employees/{e1}/daily", world.emp1, query=query, path_params={"id": e1}
     )
     assert (status, got["error"]["code"]) == (422, "validation_error")
+
+
+def test_the_analytics_sample_events_run_against_the_handler(
+    people_api: Api, cognito: Cognito, db: Any
+) -> None:
+    import json
+
+    from functions.analytics_api import handler
+    from infra_cdk.local.apigw import FakeLambdaContext
+    from tests.integration.people import samples
+    from tests.integration.people.test_people_samples import _with_token
+
+    db.execute("TRUNCATE productivity_rule_sets, productivity_rules_state")
+    db.execute(
+        "INSERT INTO teams (tenant_id, team_id, name, created_by) VALUES (%s, %s, 'Acme', 'seed')",
+        (samples.TENANT, samples.TEAM),
+    )
+    db.execute(
+        "INSERT INTO employees (tenant_id, employee_id, email, display_name, team_id, created_by)"
+        " VALUES (%s, %s, 'ada@acme.example.com', 'Ada', %s, 'seed')",
+        (samples.TENANT, samples.EMPLOYEE, samples.TEAM),
+    )
+    _min_group(samples.TENANT, 1)
+    tokens = {
+        "admin": cognito.user(samples.TENANT, "admin").token,
+        "employee": cognito.user(samples.TENANT, "employee", employee_id=samples.EMPLOYEE).token,
+    }
+    expected = {
+        "put_productivity_rules.json": 200,
+        "get_productivity_rules.json": 200,
+        "get_employee_daily.json": 200,
+        "get_team_daily.json": 200,
+        "get_team_weekly.json": 200,
+        "get_top_apps.json": 200,
+    }
+    assert {p.name for p in (samples.ROOT / "analytics_api").glob("*.json")} == set(expected)
+    got = {}
+    for name in expected:
+        event = _with_token(json.loads((samples.ROOT / "analytics_api" / name).read_text()), tokens)
+        got[name] = handler.lambda_handler(event, FakeLambdaContext())["statusCode"]
+    assert got == expected

@@ -129,6 +129,11 @@ def _targeted_cases(caller: str, target: Target, ca: LocalCA) -> list[Case]:
              in_tenant and reads_analytics, path_params={"id": eid}, query=period, secret=secret),
         Case("GET", "/v1/analytics/teams/{id}/daily", f"/v1/analytics/teams/{team}/daily",
              in_tenant and reads_team, path_params={"id": team}, query=period, secret=team),
+        Case("GET", "/v1/analytics/employees/{id}/weekly", f"/v1/analytics/employees/{eid}/weekly",
+             in_tenant and reads_analytics, path_params={"id": eid}, query={"to": "2026-11-30"}, secret=secret),
+        Case("GET", "/v1/analytics/teams/{id}/weekly", f"/v1/analytics/teams/{team}/weekly",
+             in_tenant and reads_team, path_params={"id": team}, query={"to": "2026-11-30", "weeks": "2"},
+             secret=team),
         Case("GET", "/v1/analytics/top-apps", "/v1/analytics/top-apps", in_tenant and reads_team,
              query=period | {"team_id": team}, secret=team),
     ]  # fmt: skip
@@ -226,7 +231,7 @@ def test_every_cross_scope_call_is_refused_and_leaks_nothing(
     }
     covered = {(c.route, c.method) for _, _, c in matrix}
     assert routes - {("/v1/openapi.json", "GET")} <= covered
-    assert len(matrix) == len(CALLERS) * (3 * 8 + 13)
+    assert len(matrix) == len(CALLERS) * (3 * 10 + 13)
 
 
 def test_an_employee_reading_their_own_consent_sees_only_their_own(people_api: Api, cognito: Cognito) -> None:
