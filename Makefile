@@ -10,7 +10,7 @@ SAM_STAMP := $(SAM_VENV)/.installed
 ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local local-run-schedule sam-invoke synth layer deploy clean
+.PHONY: help install sam lint format typecheck test unit integration e2e infra bench local demo local-run-schedule sam-invoke synth layer deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ bench: $(STAMP) ## benchmarks; prints ratios and writes .local/bench.json
 
 local: $(STAMP) ## run the whole system on this machine (moto + embedded PostgreSQL)
 	$(PY) -m infra_cdk.local
+
+demo: $(STAMP) ## with `make local` running: a working day of agents and people over HTTP(S); MINUTES=120
+	$(PY) -m infra_cdk.local.demo --minutes $(or $(MINUTES),120)
 
 local-run-schedule: $(STAMP) ## run a scheduled function once against the running local stack: NAME=audit_checkpoint
 	$(PY) -m infra_cdk.local.run_schedule $(NAME)
