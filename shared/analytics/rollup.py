@@ -127,14 +127,23 @@ WHERE d.tenant_id = t.tenant_id AND d.employee_id = t.employee_id AND d.day = t.
 
 _PENDING = "SELECT tenant_id FROM productivity_rules_state WHERE applied_version < current_version ORDER BY updated_at"
 
+# Two hash-joinable statements: rows of employees in the directory (categorised with their team's
+# rules), then rows of anyone not in it (tenant rules only).
 _RECATEGORIZE = """
 UPDATE activity_daily AS d
 SET category = m.category, rules_version = %(version)s
+FROM employees AS e, _catmap AS m
+WHERE d.tenant_id = %(tenant)s AND e.tenant_id = d.tenant_id AND e.employee_id = d.employee_id
+  AND m.tenant_id = d.tenant_id AND m.team_id = e.team_id AND m.app = d.app AND m.domain = d.domain
+"""
+
+_RECATEGORIZE_UNKNOWN = """
+UPDATE activity_daily AS d
+SET category = m.category, rules_version = %(version)s
 FROM _catmap AS m
-WHERE d.tenant_id = %(tenant)s AND m.tenant_id = d.tenant_id
-  AND m.team_id = coalesce(
-      (SELECT e.team_id FROM employees AS e WHERE e.tenant_id = d.tenant_id AND e.employee_id = d.employee_id), '')
+WHERE d.tenant_id = %(tenant)s AND m.tenant_id = d.tenant_id AND m.team_id = ''
   AND m.app = d.app AND m.domain = d.domain
+  AND NOT EXISTS (SELECT FROM employees AS e WHERE e.tenant_id = d.tenant_id AND e.employee_id = d.employee_id)
 """
 
 
@@ -282,7 +291,11 @@ class Rollup:
             (tenant_id,),
         ).fetchall()
         _fill_catmap(conn, keys, {tenant_id: categorizer})
-        updated = conn.execute(_RECATEGORIZE, {"tenant": tenant_id, "version": version}).rowcount
+        params = {"tenant": tenant_id, "version": version}
+        updated = (
+            conn.execute(_RECATEGORIZE, params).rowcount
+            + conn.execute(_RECATEGORIZE_UNKNOWN, params).rowcount
+        )
         conn.execute("DELETE FROM activity_team_daily WHERE tenant_id = %s", (tenant_id,))
         conn.execute(_TENANT_TEAM_DAYS, (tenant_id,))
         conn.execute(

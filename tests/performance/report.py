@@ -23,7 +23,7 @@ class Report:
             "value": round(value, 4),
             "unit": unit,
             "baseline": baseline,
-            "ratio": round(value / base, 3) if base else None,
+            "ratio": float(f"{value / base:.3g}") if base else None,
         }
         if goal:
             self.goals[name] = goal

@@ -170,7 +170,10 @@ def test_a_new_rules_version_is_applied_to_past_data_whole(
         "INSERT INTO employees (tenant_id, employee_id, email, display_name, team_id, created_by)"
         " VALUES ('t1', 'e1', 'e1@x.example', 'E1', 'team-a', 'x')"
     )
-    store(role("wm_ingest"), a_working_day())
+    store(
+        role("wm_ingest"),
+        [*a_working_day(), ev(at(0), "app_focus", 5 * MIN, "Slack", employee="not-in-directory")],
+    )
     run_rollup(role)
 
     api = role("wm_analytics")
@@ -181,8 +184,12 @@ def test_a_new_rules_version_is_applied_to_past_data_whole(
     assert {v[3] for v in daily(analytics_db).values()} == {0}
 
     rollup_conn = role("wm_analytics_rollup")
-    assert Rollup().recategorize(rollup_conn, "t1") == 7
+    assert Rollup().recategorize(rollup_conn, "t1") == 8
     rollup_conn.commit()
+    unknown = analytics_db.execute(
+        "SELECT category, rules_version FROM activity_daily WHERE employee_id = 'not-in-directory'"
+    ).fetchone()
+    assert unknown == ("neutral", 1)  # Slack is productive for team-a only; this one has no team
 
     rows = daily(analytics_db)
     assert {v[3] for v in rows.values()} == {1}
