@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -12,6 +14,7 @@ import boto3
 import psycopg
 import pytest
 from moto import mock_aws
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 os.environ.setdefault("AWS_REGION", "eu-west-1")
@@ -126,3 +129,27 @@ def agent(aws_resources: Resources, ca: LocalCA) -> Agent:
     a = enroll(ca, aws_resources.devices_table)
     set_consent(aws_resources.consent_table, a, ConsentStatus.ACTIVE, ALL_CATEGORIES)
     return a
+
+
+RoleConnect = Callable[[str], psycopg.Connection]
+
+
+@pytest.fixture
+def connect_as(pg_url: str) -> Iterator[RoleConnect]:
+    """Connections to the shared test database signed in as a function's own role (least privilege
+    is tested through these)."""
+    opened: list[psycopg.Connection] = []
+
+    def connect(role: str) -> psycopg.Connection:
+        password = secrets.token_urlsafe(16)
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
+        conn = psycopg.connect(
+            make_conninfo(**(conninfo_to_dict(pg_url) | {"user": role, "password": password}))
+        )
+        opened.append(conn)
+        return conn
+
+    yield connect
+    for conn in opened:
+        conn.close()

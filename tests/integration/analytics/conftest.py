@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from shared.db.events import EventRow, EventWriter
+from tests.conftest import RoleConnect
 
 pytestmark = pytest.mark.integration
-
-RoleConnect = Callable[[str], psycopg.Connection]
 
 
 @pytest.fixture
@@ -27,21 +23,9 @@ def analytics_db(db: psycopg.Connection) -> psycopg.Connection:
 
 
 @pytest.fixture
-def role(pg_url: str, analytics_db: psycopg.Connection) -> Iterator[RoleConnect]:
-    opened: list[psycopg.Connection] = []
-
-    def connect(name: str) -> psycopg.Connection:
-        password = secrets.token_urlsafe(16)
-        analytics_db.execute(f"ALTER ROLE {name} PASSWORD '{password}'")
-        conn = psycopg.connect(
-            make_conninfo(**(conninfo_to_dict(pg_url) | {"user": name, "password": password}))
-        )
-        opened.append(conn)
-        return conn
-
-    yield connect
-    for conn in opened:
-        conn.close()
+def role(connect_as: RoleConnect, analytics_db: psycopg.Connection) -> RoleConnect:
+    """``connect_as``, once the analytics tables are emptied."""
+    return connect_as
 
 
 def ev(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra_cdk.local.resources import REGION
 from shared.audit import Actor, ActorType, AuditEntry, AuditRecorder, Outcome
@@ -36,29 +35,6 @@ def audit_url(pg_server: str) -> Iterator[str]:
 @pytest.fixture
 def tenant() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
-
-
-RoleConnect = Callable[[str], psycopg.Connection]
-
-
-@pytest.fixture
-def connect_as(pg_url: str) -> Iterator[RoleConnect]:
-    """Connections to the shared test database signed in as a function's own role."""
-    opened: list[psycopg.Connection] = []
-
-    def connect(role: str) -> psycopg.Connection:
-        password = secrets.token_urlsafe(16)
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
-        conn = psycopg.connect(
-            make_conninfo(**(conninfo_to_dict(pg_url) | {"user": role, "password": password}))
-        )
-        opened.append(conn)
-        return conn
-
-    yield connect
-    for conn in opened:
-        conn.close()
 
 
 def entry(tenant_id: str, n: int = 0, subject: str | None = "emp-1", **kw: object) -> AuditEntry:

@@ -8,7 +8,8 @@ import pytest
 
 from shared.audit import AuditRecorder
 from shared.errors import AuditUnavailable
-from tests.integration.audit.conftest import RoleConnect, entry
+from tests.conftest import RoleConnect
+from tests.integration.audit.conftest import entry
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from shared.audit.recorder import DETAIL_FIELD, LOCK_CLASS, find_pseudonym, forg
 from shared.audit.verify import VerifyReport, verify_chains
 from shared.crypto.fields import FieldCipher, associated_data
 from shared.errors import AuditUnavailable
-from tests.integration.audit.conftest import FixedKeys, RoleConnect, entry
+from tests.conftest import RoleConnect
+from tests.integration.audit.conftest import FixedKeys, entry
 
 pytestmark = pytest.mark.integration
 

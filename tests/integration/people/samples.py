@@ -22,6 +22,19 @@ DEVICE = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 TOKEN = "REPLACE_WITH_ID_TOKEN"  # a placeholder, not a secret
 
 
+def seed_directory(db: Any) -> None:
+    """The team and employee the samples name, in the directory tables."""
+    db.execute(
+        "INSERT INTO teams (tenant_id, team_id, name, created_by) VALUES (%s, %s, 'Acme', 'seed')",
+        (TENANT, TEAM),
+    )
+    db.execute(
+        "INSERT INTO employees (tenant_id, employee_id, email, display_name, team_id, created_by)"
+        " VALUES (%s, %s, 'ada@acme.example.com', 'Ada', %s, 'seed')",
+        (TENANT, EMPLOYEE, TEAM),
+    )
+
+
 def token_placeholder(role: str) -> str:
     return f"{TOKEN}_OF_{role.upper()}"
 

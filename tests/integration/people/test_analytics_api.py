@@ -235,15 +235,7 @@ def test_the_analytics_sample_events_run_against_the_handler(
     from tests.integration.people.test_people_samples import _with_token
 
     db.execute("TRUNCATE productivity_rule_sets, productivity_rules_state")
-    db.execute(
-        "INSERT INTO teams (tenant_id, team_id, name, created_by) VALUES (%s, %s, 'Acme', 'seed')",
-        (samples.TENANT, samples.TEAM),
-    )
-    db.execute(
-        "INSERT INTO employees (tenant_id, employee_id, email, display_name, team_id, created_by)"
-        " VALUES (%s, %s, 'ada@acme.example.com', 'Ada', %s, 'seed')",
-        (samples.TENANT, samples.EMPLOYEE, samples.TEAM),
-    )
+    samples.seed_directory(db)
     _min_group(samples.TENANT, 1)
     tokens = {
         "admin": cognito.user(samples.TENANT, "admin").token,

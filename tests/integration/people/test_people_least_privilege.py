@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def connect_as(pg_url: str, db: psycopg.Connection) -> Iterator[Callable[[str], psycopg.Connection]]:
-    opened: list[psycopg.Connection] = []
-
-    def connect(role: str) -> psycopg.Connection:
-        password = secrets.token_urlsafe(16)
-        db.execute(f"ALTER ROLE {role} PASSWORD '{password}'")
-        conn = psycopg.connect(
-            make_conninfo(**(conninfo_to_dict(pg_url) | {"user": role, "password": password}))
-        )
-        opened.append(conn)
-        return conn
-
-    yield connect
-    for conn in opened:
-        conn.close()
 
 
 def test_the_directory_role_adds_and_reads_the_directory(

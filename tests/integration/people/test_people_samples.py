@@ -64,15 +64,7 @@ def test_the_people_samples_run_against_the_handlers(
     people_api: Api, cognito: Cognito, db: psycopg.Connection, aws_resources: Resources, ca: LocalCA
 ) -> None:
     # Given tenant t-acme's team, employee and a registered device, and its people signed in
-    db.execute(
-        "INSERT INTO teams (tenant_id, team_id, name, created_by) VALUES (%s, %s, 'Acme', 'seed')",
-        (samples.TENANT, samples.TEAM),
-    )
-    db.execute(
-        "INSERT INTO employees (tenant_id, employee_id, email, display_name, team_id, created_by)"
-        " VALUES (%s, %s, 'ada@acme.example.com', 'Ada', %s, 'seed')",
-        (samples.TENANT, samples.EMPLOYEE, samples.TEAM),
-    )
+    samples.seed_directory(db)
     ident = identity_from_pem(ca.issue("device-sample-registered").cert_pem)
     DeviceRegistry(boto3.client("dynamodb", region_name=REGION), aws_resources.devices_table).put(
         Device(samples.DEVICE, samples.TENANT, samples.EMPLOYEE, ident.cert_key, ident.issuer, ident.serial,
