@@ -19,6 +19,8 @@ ROUNDS = 7
 HANDLERS = {
     "ingest_cold_import_s": ("functions.ingest_api.handler", "< 0.6 s"),
     "ingest_stream_cold_import_s": ("functions.ingest_stream.handler", ""),
+    "analytics_api_cold_import_s": ("functions.analytics_api.handler", ""),
+    "analytics_rollup_cold_import_s": ("functions.analytics_rollup.handler", ""),
 }
 
 
