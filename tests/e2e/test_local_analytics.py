@@ -115,8 +115,10 @@ def test_people_read_productivity_from_rollups_and_rules_recategorise_the_past(
 
     # And team B's manager reads the team's days (six members: above the floor of five)
     manager_b = token_of(local_stack, demo["users"]["manager_b"])
-    status, team = admin(
-        local_stack, "GET", f"/v1/analytics/teams/{demo['teams']['b']}/daily?{period}", manager_b
+    team_path = f"/v1/analytics/teams/{demo['teams']['b']}/daily?{period}"
+    status, team = _wait_for(
+        lambda: admin(local_stack, "GET", team_path, manager_b),
+        lambda r: r[0] != 200 or _total(r[1]["days"], "active_ms") >= 100 * MIN,  # both workers rolled up
     )
     assert status == 200, team
     assert (team["members"], _total(team["days"], "active_ms")) == (len(team_b), 100 * MIN)
