@@ -11,7 +11,7 @@ import warnings
 
 def main() -> int:
     warnings.simplefilter("ignore")
-    from infra_cdk.local.stack import LocalStack, PortInUseError
+    from infra_cdk.local.stack import LocalStack, PortInUseError, shown
 
     done = threading.Event()
 
@@ -28,7 +28,7 @@ def main() -> int:
             log(f"cannot start: {err}")
             return 1
         demo = info["demo"]
-        log("ready: .local/stack.json")
+        log(f"ready: {shown(stack.state_dir / 'stack.json')}; in another terminal: make demo")
         log(f"demo tenant {demo['tenant_id']}; password for every demo user: {demo['password']}")
         for e in demo["users"]["employees"][:2]:
             log(
