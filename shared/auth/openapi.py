@@ -21,7 +21,8 @@ class ErrorBody(BaseModel):
 _DESCRIPTIONS = {
     400: "Malformed request",
     401: "Missing or invalid bearer token (`unauthenticated`)",
-    403: "Role or scope does not allow the call (`forbidden`)",
+    403: "Role or scope does not allow the call (`forbidden`); an aggregate over fewer people than the"
+    " tenant's minimum group size (`group_too_small`)",
     404: "No such resource in the caller's tenant (`not_found`)",
     409: "Conflicts with the resource's state (`conflict`)",
     422: "Request failed validation (`validation_error`)",
