@@ -106,6 +106,10 @@ CONSENT_WITHDRAWN = "ConsentWithdrawn"
 METRIC_AUTHORIZATION_FAILURES = "AuthorizationFailures"
 METRIC_OLDEST_OPEN_PURGE_AGE = "OldestOpenPurgeAgeSeconds"
 PURGE_AGE_SERVICE = "purge_tasks"  # the Powertools service that emits it
+# How long the oldest changed employee-day has waited for its rollup; analytics answers lag by this.
+METRIC_ANALYTICS_ROLLUP_LAG = "AnalyticsRollupLagSeconds"
+ANALYTICS_ROLLUP_SERVICE = "analytics_rollup"
+ANALYTICS_ROLLUP_LAG_ALARM_S = 15 * 60
 
 
 # --- Functions -------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra_cdk.constants import (
+    ANALYTICS_ROLLUP_LAG_ALARM_S,
+    ANALYTICS_ROLLUP_SERVICE,
     FUNCTIONS,
+    METRIC_ANALYTICS_ROLLUP_LAG,
     METRIC_AUTHORIZATION_FAILURES,
     METRIC_OLDEST_OPEN_PURGE_AGE,
     METRICS_NAMESPACE,
@@ -196,3 +199,17 @@ class Observability(Construct):
             description=f"a purge is open longer than its {self._config.purge_sla_hours} h SLA",
         )
         self._widgets.append(cloudwatch.GraphWidget(title="Oldest open purge", left=[purge_age], width=6))
+        rollup_lag = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=METRIC_ANALYTICS_ROLLUP_LAG,
+            dimensions_map={"service": ANALYTICS_ROLLUP_SERVICE},
+            period=FIVE_MINUTES,
+            statistic="Maximum",
+        )
+        self._alarm(
+            "analytics-rollup-lag",
+            rollup_lag,
+            threshold=ANALYTICS_ROLLUP_LAG_ALARM_S,
+            description=f"analytics answers are more than {ANALYTICS_ROLLUP_LAG_ALARM_S // 60} min behind stored events",
+        )
+        self._widgets.append(cloudwatch.GraphWidget(title="Analytics rollup lag", left=[rollup_lag], width=6))

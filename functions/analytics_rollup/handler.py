@@ -13,6 +13,9 @@ from shared.analytics.rollup import Rollup, RollupStats
 from shared.db.pool import pool_for
 from shared.observability import logger, metrics, tracer
 
+# infra_cdk.constants.METRIC_ANALYTICS_ROLLUP_LAG (its alarm); the drift test keeps them equal.
+ROLLUP_LAG_METRIC = "AnalyticsRollupLagSeconds"
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from psycopg_pool import ConnectionPool
@@ -42,5 +45,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
     stats = run()
     metrics.add_metric(name="RollupEmployeeDays", unit=MetricUnit.Count, value=stats.employee_days)
     metrics.add_metric(name="RecategorizedRows", unit=MetricUnit.Count, value=stats.recategorized_rows)
+    metrics.add_metric(name=ROLLUP_LAG_METRIC, unit=MetricUnit.Seconds, value=stats.lag_s)
     logger.info("analytics rollup", extra=stats.as_dict())
     return stats.as_dict()

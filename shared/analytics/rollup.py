@@ -155,6 +155,7 @@ class RollupStats:
     recategorized_tenants: list[str] = field(default_factory=list)
     recategorized_rows: int = 0
     remaining: bool = False
+    lag_s: float = 0.0  # how long the oldest still-marked employee-day has waited (0: none left)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -164,6 +165,7 @@ class RollupStats:
             "recategorized_tenants": self.recategorized_tenants,
             "recategorized_rows": self.recategorized_rows,
             "remaining": self.remaining,
+            "lag_s": self.lag_s,
         }
 
 
@@ -262,6 +264,7 @@ class Rollup:
             rows = conn.execute(_CLAIM, (batch,)).fetchall()
             if not rows:
                 conn.commit()
+                stats.lag_s = self.lag(conn)
                 return stats
             targets = [EmployeeDay(str(t), str(e), d) for t, e, d in rows]
             stats.rows += self.rebuild(conn, targets)
@@ -271,7 +274,15 @@ class Rollup:
             stats.batches += 1
             if time.monotonic() >= deadline:
                 stats.remaining = True
+                stats.lag_s = self.lag(conn)
                 return stats
+
+    @staticmethod
+    def lag(conn: psycopg.Connection[Any]) -> float:
+        """Seconds the oldest marked employee-day has waited (0 if none); other runs' claims count."""
+        row = conn.execute("SELECT extract(epoch FROM now() - min(marked_at)) FROM activity_dirty").fetchone()
+        conn.commit()
+        return round(float(row[0]), 3) if row and row[0] is not None else 0.0
 
     def recategorize(self, conn: psycopg.Connection[Any], tenant_id: str) -> int | None:
         """Apply the tenant's newest rules version to all its rows, in the caller's transaction.

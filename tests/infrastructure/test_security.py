@@ -578,6 +578,7 @@ def test_alarms_cover_the_architecture_and_notify_the_topic(
     assert services == {name for name, spec in FUNCTIONS.items() if spec.api}
     sla_hours = env_config(env_name)["purge_sla_hours"]
     assert find("OldestOpenPurgeAgeSeconds")["Threshold"] == sla_hours * 3600
+    assert find("AnalyticsRollupLagSeconds")["Threshold"] == 15 * 60
     subscriptions = [s["Properties"] for s in resources(template_json, "AWS::SNS::Subscription").values()]
     assert {"Protocol": "email", "Endpoint": env_config(env_name)["alarm_email"]}.items() <= subscriptions[
         0

@@ -273,6 +273,22 @@ def test_the_scheduled_handler_applies_rules_then_rebuilds_marked_days(
         handler.deps.cache_clear()
         close_all()
     assert result["recategorized_tenants"] == ["t1"]
-    assert (result["employee_days"], result["remaining"]) == (2, False)
+    assert (result["employee_days"], result["remaining"], result["lag_s"]) == (2, False, 0.0)
+    from infra_cdk.constants import METRIC_ANALYTICS_ROLLUP_LAG
+
+    assert handler.ROLLUP_LAG_METRIC == METRIC_ANALYTICS_ROLLUP_LAG  # the metric its alarm watches
     rows = daily(analytics_db)
     assert rows[(DAY, "Code", "")] == (50, 10, "productive", 1)  # built with the version just applied
+
+
+def test_the_lag_is_the_age_of_the_oldest_day_still_waiting(
+    role: RoleConnect, analytics_db: psycopg.Connection
+) -> None:
+    store(role("wm_ingest"), a_working_day())
+    analytics_db.execute("UPDATE activity_dirty SET marked_at = now() - interval '20 minutes'")
+    conn = role("wm_analytics_rollup")
+    assert 1199 < Rollup.lag(conn) < 1300
+    stats = Rollup().run_dirty(conn, batch=1, budget_s=0)  # one day, then out of time
+    assert (stats.employee_days, stats.remaining) == (1, True)
+    assert 1199 < stats.lag_s < 1300
+    assert Rollup().run_dirty(conn).lag_s == 0.0
