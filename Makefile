@@ -81,4 +81,4 @@ deploy: $(STAMP) layer ## deploy ENV=dev|staging|prod with the CDK CLI (needs AW
 	npx --yes aws-cdk@2 deploy --app "$(PY) -m infra_cdk.app" -c env=$(ENV) --all
 
 clean: ## remove build output (keeps .venv)
-	rm -rf cdk.out layers/build .local/bench.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out layers/build .local/bench.json .local/bench-pg .pytest_cache .mypy_cache .ruff_cache
