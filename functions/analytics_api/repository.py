@@ -12,15 +12,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from shared.db.pool import transaction
 from shared.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import date, datetime
 
+    import psycopg
     from psycopg_pool import ConnectionPool
 
     from shared.analytics.rules import RuleSet
@@ -95,12 +96,9 @@ class PgAnalytics:
 
     @contextmanager
     def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            with self._pool.connection() as conn:
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield conn
-        except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
-            raise StoreUnavailable("The analytics database is unavailable.") from err
+        with transaction(self._pool, "analytics") as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
 
     @contextmanager
     def reading(self) -> Iterator[psycopg.Connection[Any]]:
@@ -197,8 +195,5 @@ class PgAnalytics:
         return version
 
     def put_rules(self, tenant_id: str, rules: RuleSet, actor: str) -> int:
-        try:
-            with self._pool.connection() as conn:
-                return self.add_rules(conn, tenant_id, rules, actor)
-        except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
-            raise StoreUnavailable("The analytics database is unavailable.") from err
+        with transaction(self._pool, "analytics") as conn:
+            return self.add_rules(conn, tenant_id, rules, actor)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +11,10 @@ from psycopg import sql
 from shared.audit.checkpoint import load_public_key
 from shared.audit.recorder import find_pseudonym
 from shared.audit.verify import verify
-from shared.errors import StoreUnavailable
+from shared.db.pool import transaction
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from datetime import datetime
 
     from psycopg_pool import ConnectionPool
@@ -56,16 +55,6 @@ class StoredEvent:
     hash: bytes
 
 
-@contextmanager
-def _transaction(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]:
-    """A pooled connection whose transaction commits when the block ends (the read and its entry)."""
-    try:
-        with pool.connection() as conn:
-            yield conn
-    except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
-        raise StoreUnavailable("The audit database is unavailable.") from err
-
-
 @dataclass(frozen=True)
 class PeriodSummary:
     entries: int
@@ -95,7 +84,7 @@ class PgAuditLog:
 
     def events(self, tenant_id: str, query: EventQuery, limit: int, access: AuditEntry) -> list[StoredEvent]:
         """Entries of the tenant matching ``query``, newest first; records ``access`` with them."""
-        with _transaction(self._pool) as conn:
+        with transaction(self._pool, "audit") as conn:
             where = ["a.tenant_id = %s", "a.ts >= %s", "a.ts < %s"]
             params: list[Any] = [tenant_id, query.start, query.end]
             found = self._filter_subject(conn, tenant_id, query.subject, where, params)
@@ -113,7 +102,7 @@ class PgAuditLog:
         self, tenant_id: str, employee_id: str, before_seq: int | None, limit: int, access: AuditEntry
     ) -> list[StoredEvent]:
         """Entries about one employee, newest first; records ``access`` (the employee reading it)."""
-        with _transaction(self._pool) as conn:
+        with transaction(self._pool, "audit") as conn:
             where = ["a.tenant_id = %s"]
             params: list[Any] = [tenant_id]
             found = self._filter_subject(conn, tenant_id, employee_id, where, params)
@@ -128,7 +117,7 @@ class PgAuditLog:
             if self._key is None:
                 self._key = load_public_key(self._public_key())
             key = self._key
-        with _transaction(self._pool) as conn:
+        with transaction(self._pool, "audit") as conn:
             report = verify(
                 conn, self._checkpoints if key else None, key, tenant_id, latest_checkpoint_only=True
             )
@@ -137,7 +126,7 @@ class PgAuditLog:
 
     def summary(self, tenant_id: str, start: datetime, end: datetime) -> PeriodSummary:
         """Counts of the tenant's entries in [start, end): by action, actor type and outcome."""
-        with _transaction(self._pool) as conn:
+        with transaction(self._pool, "audit") as conn:
             window = (tenant_id, start, end)
             totals = conn.execute(
                 "SELECT count(*), count(*) FILTER (WHERE outcome = 'denied'),"

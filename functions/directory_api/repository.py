@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from functions.directory_api.models import AccessGrant, Employee, Team
-from shared.auth.directory import connection
+from shared.db.pool import transaction
 from shared.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class PgDirectory:
     def create_team(self, tenant_id: str, name: str, manager_ids: list[str], actor: str) -> Team:
         """Insert a team and its managers in one transaction; a duplicate name is 409."""
         try:
-            with connection(self._pool) as conn:
+            with transaction(self._pool, "directory") as conn:
                 row = conn.execute(
                     "INSERT INTO teams (tenant_id, name, created_by) VALUES (%s, %s, %s)"
                     " RETURNING team_id, name, created_at",
@@ -58,7 +58,7 @@ class PgDirectory:
         self, tenant_id: str, only: frozenset[str] | None, limit: int, after: str | None
     ) -> list[Team]:
         """Teams of the tenant ordered by id (``only``: restricted to these ids)."""
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             rows = conn.execute(
                 f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.tenant_id = %s"  # noqa: S608
                 " AND (%s::text[] IS NULL OR t.team_id = ANY(%s::text[]))"
@@ -68,7 +68,7 @@ class PgDirectory:
         return [_team(r) for r in rows]
 
     def team_exists(self, tenant_id: str, team_id: str) -> bool:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             return (
                 conn.execute(
                     "SELECT 1 FROM teams WHERE tenant_id = %s AND team_id = %s", (tenant_id, team_id)
@@ -81,7 +81,7 @@ class PgDirectory:
     ) -> Employee:
         """Insert an employee into a team of the same tenant; unknown team 404, taken email 409."""
         try:
-            with connection(self._pool) as conn:
+            with transaction(self._pool, "directory") as conn:
                 row = conn.execute(
                     "INSERT INTO employees (tenant_id, email, display_name, team_id, created_by)"
                     " SELECT %s, %s, %s, team_id, %s FROM teams WHERE tenant_id = %s AND team_id = %s"
@@ -97,7 +97,7 @@ class PgDirectory:
     def list_employees(
         self, tenant_id: str, teams: frozenset[str] | None, limit: int, after: str | None
     ) -> list[Employee]:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             rows = conn.execute(
                 "SELECT employee_id, email, display_name, team_id, created_at FROM employees"
                 " WHERE tenant_id = %s AND (%s::text[] IS NULL OR team_id = ANY(%s::text[]))"
@@ -107,7 +107,7 @@ class PgDirectory:
         return [_employee(r) for r in rows]
 
     def get_employee(self, tenant_id: str, employee_id: str) -> Employee | None:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             row = conn.execute(
                 "SELECT employee_id, email, display_name, team_id, created_at FROM employees"
                 " WHERE tenant_id = %s AND employee_id = %s",
@@ -118,7 +118,7 @@ class PgDirectory:
     def create_grant(
         self, tenant_id: str, user_id: str, role: str, not_before: datetime, not_after: datetime, actor: str
     ) -> AccessGrant:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             row = conn.execute(
                 "INSERT INTO access_grants (tenant_id, user_id, role, not_before, not_after, created_by)"
                 " VALUES (%s, %s, %s, %s, %s, %s)"
@@ -129,7 +129,7 @@ class PgDirectory:
         return _grant(row)
 
     def list_grants(self, tenant_id: str) -> list[AccessGrant]:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             rows = conn.execute(
                 "SELECT grant_id, user_id, role, not_before, not_after, created_at, created_by"
                 " FROM access_grants WHERE tenant_id = %s AND revoked_at IS NULL"

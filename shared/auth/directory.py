@@ -5,30 +5,16 @@ Read-only, tenant-filtered queries; the directory service owns the writes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
-from shared.errors import StoreUnavailable
+from shared.db.pool import transaction
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from datetime import datetime
 
     from psycopg_pool import ConnectionPool
 
     from shared.auth.principal import Role
-
-
-@contextmanager
-def connection(pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]:
-    """A pooled connection in a transaction; driver failures become ``StoreUnavailable`` (503)."""
-    try:
-        with pool.connection() as conn:
-            yield conn
-    except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
-        raise StoreUnavailable("The directory database is unavailable.") from err
 
 
 class PgScopeDirectory:
@@ -38,7 +24,7 @@ class PgScopeDirectory:
         self._pool = pool
 
     def managed_team_ids(self, tenant_id: str, user_id: str) -> frozenset[str]:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             rows = conn.execute(
                 "SELECT team_id FROM team_managers WHERE tenant_id = %s AND manager_user_id = %s",
                 (tenant_id, user_id),
@@ -47,7 +33,7 @@ class PgScopeDirectory:
 
     def employee_team(self, tenant_id: str, employee_id: str) -> str | None:
         """The employee's team, or ``None`` if the tenant has no such employee."""
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             row = conn.execute(
                 "SELECT team_id FROM employees WHERE tenant_id = %s AND employee_id = %s",
                 (tenant_id, employee_id),
@@ -55,7 +41,7 @@ class PgScopeDirectory:
         return str(row[0]) if row else None
 
     def has_active_grant(self, tenant_id: str, user_id: str, role: Role, at: datetime) -> bool:
-        with connection(self._pool) as conn:
+        with transaction(self._pool, "directory") as conn:
             row = conn.execute(
                 "SELECT 1 FROM access_grants WHERE tenant_id = %s AND user_id = %s AND role = %s"
                 " AND revoked_at IS NULL AND not_before <= %s AND %s < not_after LIMIT 1",

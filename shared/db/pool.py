@@ -7,13 +7,18 @@ Proxy with a fresh IAM authentication token for every new physical connection (t
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
+from shared.errors import StoreUnavailable
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from shared.settings import DbSettings
 
 
@@ -97,3 +102,14 @@ def close_all() -> None:
     """Close every pool (tests, local stack shutdown)."""
     while _POOLS:
         _POOLS.popitem()[1].close()
+
+
+@contextmanager
+def transaction(pool: ConnectionPool[Any], store: str) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection whose transaction commits when the block ends; a driver failure or a
+    statement timeout becomes ``StoreUnavailable`` (503) naming ``store``."""
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except (psycopg.OperationalError, psycopg.errors.QueryCanceled) as err:
+        raise StoreUnavailable(f"The {store} database is unavailable.") from err
