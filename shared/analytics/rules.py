@@ -43,9 +43,17 @@ class Category(StrEnum):
 DEFAULT_CATEGORY = Category.NEUTRAL
 
 
-class Match(BaseModel):
+class _Compact(BaseModel):
+    """Strict and frozen; serialised without its unset (``None``) fields."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Match(_Compact):
     app: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN)
     domain: str | None = Field(default=None, min_length=1, max_length=MAX_PATTERN)
     type: Literal["exact", "suffix", "regex"] = "exact"
@@ -61,22 +69,12 @@ class Match(BaseModel):
                 raise ValueError(f"invalid regular expression: {err}") from err
         return self
 
-    @model_serializer(mode="wrap")
-    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        return {k: v for k, v in handler(self).items() if v is not None}
-
     @property
     def pattern(self) -> str:
         return self.app if self.app is not None else self.domain  # type: ignore[return-value]
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_serializer(mode="wrap")
-    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        return {k: v for k, v in handler(self).items() if v is not None}
-
+class Rule(_Compact):
     match: Match
     category: Category
     team_id: str | None = Field(default=None, min_length=1, max_length=64, description="a team override")
