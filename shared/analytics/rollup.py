@@ -94,30 +94,24 @@ USING unnest(%(tenants)s::text[], %(days)s::date[]) AS td(tenant_id, day)
 WHERE a.tenant_id = td.tenant_id AND a.day = td.day
 """
 
-# The tenant-days' team sums, from the members' rows (every team of those days: a tenant-day is
-# rebuilt under one lock, so a team that lost its last active member that day loses its rows too).
-_INSERT_TEAM_DAYS = """
-WITH td AS (SELECT * FROM unnest(%(tenants)s::text[], %(days)s::date[]) AS td(tenant_id, day))
-INSERT INTO activity_team_daily
-    (tenant_id, team_id, day, app, category, rules_version, active_ms, idle_ms, employees)
-SELECT d.tenant_id, e.team_id, d.day, d.app, d.category, min(d.rules_version),
-       sum(d.active_ms), sum(d.idle_ms), count(DISTINCT d.employee_id)
-FROM activity_daily AS d
-JOIN td ON d.tenant_id = td.tenant_id AND d.day = td.day
-JOIN employees AS e ON e.tenant_id = d.tenant_id AND e.employee_id = d.employee_id
-GROUP BY d.tenant_id, e.team_id, d.day, d.app, d.category
-"""
-
-_TENANT_TEAM_DAYS = """
+# Team sums from the members' rows, for the tenant-days being rebuilt or for a whole tenant. (A
+# tenant-day is rebuilt under one lock, so a team that lost its last active member that day loses
+# its rows too.)
+_TEAM_SUMS = """
 INSERT INTO activity_team_daily
     (tenant_id, team_id, day, app, category, rules_version, active_ms, idle_ms, employees)
 SELECT d.tenant_id, e.team_id, d.day, d.app, d.category, min(d.rules_version),
        sum(d.active_ms), sum(d.idle_ms), count(DISTINCT d.employee_id)
 FROM activity_daily AS d
 JOIN employees AS e ON e.tenant_id = d.tenant_id AND e.employee_id = d.employee_id
-WHERE d.tenant_id = %s
+{scope}
 GROUP BY d.tenant_id, e.team_id, d.day, d.app, d.category
 """
+_INSERT_TEAM_DAYS = _TEAM_SUMS.format(
+    scope="JOIN unnest(%(tenants)s::text[], %(days)s::date[]) AS td(tenant_id, day)"
+    " ON d.tenant_id = td.tenant_id AND d.day = td.day"
+)
+_TENANT_TEAM_DAYS = _TEAM_SUMS.format(scope="WHERE d.tenant_id = %(tenant)s")
 
 _UNMARK = """
 DELETE FROM activity_dirty AS d
@@ -308,7 +302,7 @@ class Rollup:
             + conn.execute(_RECATEGORIZE_UNKNOWN, params).rowcount
         )
         conn.execute("DELETE FROM activity_team_daily WHERE tenant_id = %s", (tenant_id,))
-        conn.execute(_TENANT_TEAM_DAYS, (tenant_id,))
+        conn.execute(_TENANT_TEAM_DAYS, params)
         conn.execute(
             "UPDATE productivity_rules_state SET applied_version = %s, applied_at = now() WHERE tenant_id = %s",
             (version, tenant_id),
