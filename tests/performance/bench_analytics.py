@@ -18,9 +18,7 @@ Audit entries are not part of the timing (``audit_append_per_s`` measures those)
 from __future__ import annotations
 
 import hashlib
-import os
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +29,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from tests.performance import analytics_data
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from shared.analytics.rules import Categorizer
     from tests.performance.report import Report
@@ -69,22 +67,6 @@ def _fingerprint() -> str:
     for f in files:
         digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
-
-
-@contextmanager
-def _server() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    import pgserver
-
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(STATE_DIR.resolve(), cleanup_mode="stop")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
 
 
 def _database(server: str, fingerprint: str, report: Report) -> str:
@@ -172,8 +154,9 @@ def run(report: Report) -> None:
     from shared.analytics.rollup import RuleSets
     from shared.db.pool import close_all, pool_for
     from shared.settings import DbSettings
+    from tests.support.postgres import server_url
 
-    with _server() as server:
+    with server_url(keep_in=STATE_DIR) as server:
         url = _database(server, _fingerprint(), report)
         # The raw tenant answer takes about a minute: past the functions' 60 s statement timeout.
         pool = pool_for(DbSettings(database_url=url, db_statement_timeout_ms=900_000))

@@ -15,19 +15,24 @@ from shared.db.migrate import apply
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 
 @contextmanager
-def server_url() -> Iterator[str]:
-    """The URL of a PostgreSQL server to create test databases on."""
+def server_url(keep_in: Path | None = None) -> Iterator[str]:
+    """The URL of a PostgreSQL server to create test databases on: ``DATABASE_URL``'s, else an
+    embedded one, in a temporary directory deleted afterwards or, with ``keep_in``, in that
+    directory, kept for the next run."""
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url
         return
     import pgserver
 
-    data_dir = tempfile.mkdtemp(prefix="wm-pg-")
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    if keep_in is not None:
+        keep_in.mkdir(parents=True, exist_ok=True)
+    data_dir = keep_in.resolve() if keep_in is not None else tempfile.mkdtemp(prefix="wm-pg-")
+    server = pgserver.get_server(data_dir, cleanup_mode="stop" if keep_in is not None else "delete")
     try:
         yield server.get_uri()
     finally:
