@@ -44,6 +44,41 @@ RULES = {
 }
 
 
+def id_token(info: dict[str, Any], email: str) -> str:
+    """A demo user's Cognito ID token from the local pool (``stack.json``'s ``info``)."""
+    import boto3
+
+    idp = boto3.client(
+        "cognito-idp",
+        endpoint_url=info["aws_endpoint"],
+        region_name=info["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+    )
+    auth = idp.initiate_auth(
+        ClientId=info["user_pool_client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": info["demo"]["password"]},
+    )
+    return str(auth["AuthenticationResult"]["IdToken"])
+
+
+def admin_call(
+    info: dict[str, Any], method: str, path: str, token: str | None, body: Any = None, timeout: float = 60
+) -> tuple[int, Any]:
+    """One admin-API call over HTTP: status and decoded JSON body (``None`` if empty)."""
+    host, port = info["admin_api"].removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, json.loads(raw) if raw else None
+    finally:
+        conn.close()
+
+
 class Demo:
     def __init__(self, info: dict[str, Any], out: Any = sys.stdout) -> None:
         self.info = info
@@ -57,34 +92,11 @@ class Demo:
     # --- transport ---------------------------------------------------------------------------
     def token(self, email: str) -> str:
         if email not in self._tokens:
-            import boto3
-
-            idp = boto3.client(
-                "cognito-idp",
-                endpoint_url=self.info["aws_endpoint"],
-                region_name=self.info["region"],
-                aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
-            )
-            auth = idp.initiate_auth(
-                ClientId=self.info["user_pool_client_id"],
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": email, "PASSWORD": self.demo["password"]},
-            )
-            self._tokens[email] = str(auth["AuthenticationResult"]["IdToken"])
+            self._tokens[email] = id_token(self.info, email)
         return self._tokens[email]
 
     def admin(self, method: str, path: str, who: str, body: Any = None) -> tuple[int, Any]:
-        host, port = self.info["admin_api"].removeprefix("http://").split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token(who)}"}
-        try:
-            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None
-        finally:
-            conn.close()
+        return admin_call(self.info, method, path, self.token(who), body)
 
     def agent(self, employee: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
         root = Path(self.info.get("root", REPO_ROOT))

@@ -14,6 +14,7 @@ import boto3
 import psycopg
 import pytest
 
+from infra_cdk.local.demo import admin_call, id_token
 from infra_cdk.local.pki import LocalCA
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 from tests.support.activity import make_events
@@ -47,34 +48,13 @@ def request(
 
 
 def token_of(stack: RunningStack, email: str) -> str:
-    idp = boto3.client(
-        "cognito-idp",
-        endpoint_url=stack.info["aws_endpoint"],
-        region_name=stack.info["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    result = idp.initiate_auth(
-        ClientId=stack.info["user_pool_client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": stack.info["demo"]["password"]},
-    )["AuthenticationResult"]
-    return str(result["IdToken"])
+    return id_token(stack.info, email)
 
 
 def admin(
     stack: RunningStack, method: str, path: str, token: str | None, body: Any = None
 ) -> tuple[int, Any]:
-    host, port = stack.info["admin_api"].removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    try:
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        resp = conn.getresponse()
-        raw = resp.read()
-        return resp.status, json.loads(raw) if raw else None
-    finally:
-        conn.close()
+    return admin_call(stack.info, method, path, token, body, timeout=30)
 
 
 def grant_consent(stack: RunningStack, employee: dict[str, Any], categories: set[str]) -> None:
