@@ -104,6 +104,7 @@ CONSENT_WITHDRAWN = "ConsentWithdrawn"
 
 # --- Metrics the application emits (Powertools EMF) that alarms watch -----------------------
 METRIC_AUTHORIZATION_FAILURES = "AuthorizationFailures"
+WORKFLOW_TAG = "workflow"  # each state machine's tag with its workflow name (the local stack reads it)
 METRIC_OLDEST_OPEN_PURGE_AGE = "OldestOpenPurgeAgeSeconds"
 PURGE_AGE_SERVICE = "purge_tasks"  # the Powertools service that emits it
 # How long the oldest changed employee-day has waited for its rollup; analytics answers lag by this.

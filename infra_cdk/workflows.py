@@ -1,14 +1,16 @@
 """Workflows: how the purge and report state machines (their own issues) are made: logging
-ALL with execution data to a log group, X-Ray tracing, and a failed-executions alarm."""
+ALL with execution data to a log group, X-Ray tracing, a failed-executions alarm, and a
+``workflow`` tag with the name (the local stack finds them by it)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Tags
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra_cdk.constants import WORKFLOW_TAG
 from infra_cdk.retention import pascal, retained_log_group
 
 if TYPE_CHECKING:
@@ -37,5 +39,6 @@ class Workflows(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        Tags.of(machine).add(WORKFLOW_TAG, name)
         self.state_machines[name] = machine
         return machine

@@ -5,6 +5,8 @@ What runs (see ``python -m infra_cdk.local``):
 - PostgreSQL: ``DATABASE_URL`` if set, else an embedded server under ``.local/pgdata``; migrated;
 - the agent API on HTTPS requiring a client certificate of the local CA (``.local/certs/ca.pem``);
 - a poller feeding the stream to the consumer in batches;
+- the template's state machines in moto's Step Functions engine, their Lambda tasks running the
+  handlers in this process (``infra_cdk.local.workflows``);
 - the analytics rollup every few seconds (``infra_cdk.local.scheduler``); other schedules on demand.
 """
 
@@ -19,9 +21,6 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
-# The agent-side functions this stack runs in-process (their environments come from the
-# template); every admin-API function that exists runs too.
-AGENT_FUNCTIONS = ("ingest_api", "ingest_stream")
 
 
 class PortInUseError(RuntimeError):
@@ -93,6 +92,7 @@ class LocalStack:
         database_url = self._start_postgres()
         os.environ["DATABASE_URL"] = database_url
 
+        from infra_cdk.constants import existing_functions
         from infra_cdk.local.admin_server import AdminGateway
         from infra_cdk.local.from_template import TemplateResources, synth_local_template
         from infra_cdk.local.pki import LocalCA
@@ -102,7 +102,9 @@ class LocalStack:
         from_template = TemplateResources(template, REGION)
         gateway = AdminGateway()
         env: dict[str, str] = {}
-        for function in (*AGENT_FUNCTIONS, *gateway.functions, *scheduled_functions()):
+        # Every function runs in this process (behind a server, the poller, a schedule or a
+        # workflow task), so the process has all their template environments.
+        for function in existing_functions():
             env.update(from_template.function_environment(function))
         for powertools_own in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"):
             env.pop(powertools_own, None)
@@ -111,6 +113,8 @@ class LocalStack:
         env["JWKS_URL"] = f"{endpoint}/{pool}/.well-known/jwks.json"
         os.environ.update(env)
         self.log(f"resources   from the synthesized template: {', '.join(sorted(env))}")
+        state_machines = self._start_workflows(from_template, endpoint)
+        reports_bucket = from_template.output("ReportsBucket")
         ca = LocalCA("Workforce Local Device CA")
         (self.certs_dir / "ca.pem").write_text(ca.cert_pem)
         (self.certs_dir / "ca.key").write_text(ca.key_pem)
@@ -131,8 +135,10 @@ class LocalStack:
             "user_pool_id": pool,
             "user_pool_client_id": client,
             "ca_cert": shown(self.certs_dir / "ca.pem"),
+            "reports_bucket": reports_bucket,
             "database_url": database_url,
             "resources": env,
+            "state_machines": state_machines,
             "demo": demo.as_json(),
         }
         (self.state_dir / "stack.json").write_text(json.dumps(self.info, indent=2) + "\n")
@@ -237,6 +243,22 @@ class LocalStack:
         url = f"http://127.0.0.1:{server.port}"
         self.log(f"admin API   {url} (Cognito ID tokens: {', '.join(gateway.functions)})")
         return url
+
+    def _start_workflows(self, from_template: Any, endpoint: str) -> dict[str, str]:
+        """moto's Step Functions engine on, Lambda invocations dispatched to the in-process
+        handlers, and the template's state machines created with their definitions."""
+        from infra_cdk.local.workflows import InProcessLambda, enable_execution
+
+        enable_execution(endpoint, self.ports.aws)
+        dispatcher = InProcessLambda(log=self.log)
+        dispatcher.start()
+        self._stops.append(dispatcher.stop)
+        machines: dict[str, str] = from_template.state_machines()
+        self.log(
+            f"workflows   {', '.join(sorted(machines)) or 'none in the template yet'}"
+            " (moto's Step Functions; Lambda tasks run in this process)"
+        )
+        return machines
 
     def _start_scheduler(self) -> None:
         from infra_cdk.local.scheduler import BACKGROUND, LocalScheduler

@@ -40,6 +40,7 @@ def test_state_machines_log_everything_and_are_traced() -> None:
                 "Destinations": Match.any_value(),
             },
             "TracingConfiguration": {"Enabled": True},
+            "Tags": [{"Key": "workflow", "Value": "purge"}],
         },
     )
     assert list(workflows.state_machines) == ["purge"]

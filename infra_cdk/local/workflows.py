@@ -1,0 +1,137 @@
+"""Step Functions on one machine: the template's state machines run in moto's engine, and their
+Lambda tasks run the real handlers in this process.
+
+moto's engine (``execute_state_machine``) calls Lambda through moto's own Lambda service, which
+would start a Docker container per invocation. ``InProcessLambda`` replaces that one step: a
+function whose ``POWERTOOLS_SERVICE_NAME`` names a package under ``functions/`` runs that
+package's ``lambda_handler`` here, with the payload as its event, and answers as Lambda does:
+the result as JSON, or ``FunctionError: Unhandled`` with the Python runtime's error payload
+(``errorType``, ``errorMessage``, ``stackTrace``), so a definition's ``Retry`` and ``Catch`` on
+error names behave as they do in AWS. It also names an execution started without a name with a
+UUID, as AWS does (moto's engine would name every such execution ``None``, so the second one
+would be refused as a duplicate). Everything else (the definition, its paths, choices, retries,
+waits, maps, the execution history) is moto's engine, unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+Handler = Callable[[Any, Any], Any]
+
+
+def package_handler(service: str) -> Handler:
+    """``functions/<service>/handler.py``'s ``lambda_handler``: what the function runs in AWS."""
+    module = importlib.import_module(f"functions.{service}.handler")
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+class InvocationContext:
+    """The Lambda context object a handler gets (what Powertools reads of it)."""
+
+    memory_limit_in_mb = 1024
+
+    def __init__(self, function_name: str, function_arn: str, timeout_s: int) -> None:
+        self.function_name = function_name
+        self.invoked_function_arn = function_arn
+        self.aws_request_id = str(uuid.uuid4())
+        self._timeout_ms = timeout_s * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+def error_payload(err: BaseException, request_id: str) -> dict[str, Any]:
+    """What the Python runtime answers for an exception the handler did not catch."""
+    return {
+        "errorMessage": str(err),
+        "errorType": type(err).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(err.__traceback__),
+    }
+
+
+class InProcessLambda:
+    """While started, moto's Lambda ``Invoke`` runs the function's handler in this process."""
+
+    def __init__(
+        self,
+        handler_for: Callable[[str], Handler] = package_handler,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self._handler_for = handler_for
+        self._log = log
+        self._patches: list[Any] = []
+        self._lock = threading.Lock()
+        self.invocations: dict[str, int] = {}
+
+    def start(self) -> None:
+        from moto.awslambda.models import LambdaFunction
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        dispatcher = self
+        start_execution = StepFunctionsParserBackend.start_execution
+
+        def invoke(fn: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+            return dispatcher.invoke(fn, body, request_headers, response_headers)
+
+        def start_named(backend: Any, state_machine_arn: str, name: str | None = None, *args: Any) -> Any:
+            return start_execution(backend, state_machine_arn, name or str(uuid.uuid4()), *args)
+
+        self._patches = [
+            mock.patch.object(LambdaFunction, "invoke", invoke),
+            mock.patch.object(StepFunctionsParserBackend, "start_execution", start_named),
+        ]
+        for patch in self._patches:
+            patch.start()
+
+    def stop(self) -> None:
+        while self._patches:
+            self._patches.pop().stop()
+
+    def invoke(self, fn: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        service = (fn.environment_vars or {}).get("POWERTOOLS_SERVICE_NAME", "")
+        context = InvocationContext(fn.function_name, fn.function_arn, int(fn.timeout or 3))
+        try:
+            handler = self._handler_for(service)
+        except (ImportError, KeyError) as err:  # what Lambda answers when the handler is missing
+            self._log(f"lambda      {fn.function_name}: no handler for service {service!r} ({err})")
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = error_payload(err, context.aws_request_id)
+            payload["errorType"] = "Runtime.ImportModuleError"
+            return json.dumps(payload).encode()
+        event = json.loads(body) if body else {}
+        with self._lock:
+            self.invocations[service] = self.invocations.get(service, 0) + 1
+        try:
+            result = handler(event, context)
+        except Exception as err:  # Lambda reports it to the caller; so do we, and say it once here
+            self._log(f"lambda      {service} failed: {type(err).__name__}: {err}")
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(error_payload(err, context.aws_request_id)).encode()
+        if request_headers.get("x-amz-invocation-type", "RequestResponse") != "RequestResponse":
+            return b""
+        return json.dumps(result, default=str).encode()
+
+
+def enable_execution(endpoint: str, port: int) -> None:
+    """Make the moto server at ``endpoint`` execute state machines (its engine calls Lambda back
+    through ``MOTO_PORT``)."""
+    import os
+    import urllib.request
+
+    os.environ["MOTO_PORT"] = str(port)
+    body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    request = urllib.request.Request(  # noqa: S310 - our own local moto server
+        f"{endpoint}/moto-api/config", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
