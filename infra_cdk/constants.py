@@ -98,13 +98,16 @@ PRIVILEGED_GROUPS = ("admin", "dpo", "auditor")
 CUSTOM_ATTRIBUTES = ("tenant_id", "employee_id")
 
 # --- Events --------------------------------------------------------------------------------
-EVENT_SOURCE = "workforce-monitoring"
-ACTIVITY_STORED = "ActivityStored"
+# What the functions publish on the bus (source, detail-type), for the rules that route them
+# (the purge workflow starts on ConsentWithdrawn); a test keeps these equal to the functions'.
+CONSENT_SOURCE = "workforce.consent"
 CONSENT_WITHDRAWN = "ConsentWithdrawn"
+INGESTION_SOURCE = "workforce.ingestion"
+ACTIVITY_STORED = "ActivityStored"
+WORKFLOW_TAG = "workflow"  # each state machine's tag with its workflow name (the local stack reads it)
 
 # --- Metrics the application emits (Powertools EMF) that alarms watch -----------------------
 METRIC_AUTHORIZATION_FAILURES = "AuthorizationFailures"
-WORKFLOW_TAG = "workflow"  # each state machine's tag with its workflow name (the local stack reads it)
 METRIC_OLDEST_OPEN_PURGE_AGE = "OldestOpenPurgeAgeSeconds"
 PURGE_AGE_SERVICE = "purge_tasks"  # the Powertools service that emits it
 # How long the oldest changed employee-day has waited for its rollup; analytics answers lag by this.

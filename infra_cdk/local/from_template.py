@@ -79,6 +79,7 @@ class TemplateResources:
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::Alias": self._alias,
             "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::Events::Rule": self._rule,
         }
 
     def _client(self, name: str) -> Any:
@@ -121,6 +122,15 @@ class TemplateResources:
                 tags = {t["Key"]: t["Value"] for t in resource.get("Properties", {}).get("Tags", [])}
                 machines[tags.get(WORKFLOW_TAG, logical_id)] = self.create(logical_id).arn
         return machines
+
+    def event_rules(self) -> list[str]:
+        """Every EventBridge rule of the template on its bus, with its targets (their inputs;
+        not their roles, retry policies or dead-letter queues): the rules' ARNs."""
+        return [
+            self.create(logical_id).arn
+            for logical_id, resource in self._resources.items()
+            if resource["Type"] == "AWS::Events::Rule"
+        ]
 
     def resolve(self, value: Any) -> str:
         """A string property: literal, or ``Ref`` / ``Fn::GetAtt ... Arn`` / ``Fn::Join`` / ``Fn::Sub``
@@ -331,6 +341,24 @@ class TemplateResources:
             tags=[{"key": t["Key"], "value": t["Value"]} for t in props.get("Tags", [])],
         )
         return Created(machine["stateMachineArn"], machine["stateMachineArn"])
+
+    def _rule(self, logical_id: str, props: dict[str, Any]) -> Created:
+        events = self._client("events")
+        name = props.get("Name") or self._name(logical_id, 64)
+        bus = self.resolve(props.get("EventBusName", "default"))
+        kwargs: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": props.get("State", "ENABLED")}
+        if "EventPattern" in props:
+            kwargs["EventPattern"] = json.dumps(self.resolve_all(props["EventPattern"]))
+        if "ScheduleExpression" in props:
+            kwargs["ScheduleExpression"] = props["ScheduleExpression"]
+        arn = events.put_rule(**kwargs)["RuleArn"]
+        kept = ("Id", "Arn", "Input", "InputPath", "InputTransformer")
+        targets = [
+            {k: self.resolve_all(v) for k, v in t.items() if k in kept} for t in props.get("Targets", [])
+        ]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        return Created(name, arn)
 
 
 def _empty_zip() -> bytes:

@@ -246,17 +246,22 @@ class LocalStack:
 
     def _start_workflows(self, from_template: Any, endpoint: str) -> dict[str, str]:
         """moto's Step Functions engine on, Lambda invocations dispatched to the in-process
-        handlers, and the template's state machines created with their definitions."""
-        from infra_cdk.local.workflows import InProcessLambda, enable_execution
+        handlers, the template's state machines created with their definitions, and its
+        EventBridge rules delivering to them."""
+        from infra_cdk.local.workflows import InProcessLambda, RuleDelivery, enable_execution
 
         enable_execution(endpoint, self.ports.aws)
         dispatcher = InProcessLambda(log=self.log)
         dispatcher.start()
         self._stops.append(dispatcher.stop)
+        delivery = RuleDelivery(dispatcher, log=self.log)
+        delivery.start()
+        self._stops.append(delivery.stop)
         machines: dict[str, str] = from_template.state_machines()
+        rules = from_template.event_rules()
         self.log(
             f"workflows   {', '.join(sorted(machines)) or 'none in the template yet'}"
-            " (moto's Step Functions; Lambda tasks run in this process)"
+            f" (moto's Step Functions; Lambda tasks run in this process); {len(rules)} event rule(s)"
         )
         return machines
 

@@ -11,10 +11,19 @@ error names behave as they do in AWS. It also names an execution started without
 UUID, as AWS does (moto's engine would name every such execution ``None``, so the second one
 would be refused as a duplicate). Everything else (the definition, its paths, choices, retries,
 waits, maps, the execution history) is moto's engine, unchanged.
+
+moto's EventBridge delivers to queues, log groups and buses but not to state machines or
+functions. ``RuleDelivery`` adds those two, as EventBridge does: a matching event starts an
+execution of the target state machine (with a generated name), or invokes the target function
+asynchronously, with the target's ``Input``, ``InputPath`` or ``InputTransformer`` applied, else
+the whole event. A delivery that fails is logged; EventBridge's retries and dead-letter queue
+are not modelled.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import importlib
 import json
 import threading
@@ -135,3 +144,134 @@ def enable_execution(endpoint: str, port: int) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         response.read()
+
+
+class RuleDelivery:
+    """While started, moto's EventBridge rules deliver to state machine and Lambda targets."""
+
+    def __init__(self, dispatcher: InProcessLambda, log: Callable[[str], None] = print) -> None:
+        self._dispatcher = dispatcher
+        self._log = log
+        self._patches: list[Any] = []
+        self.delivered: list[tuple[str, Any]] = []  # (target ARN, input): what was delivered
+
+    def start(self) -> None:
+        from moto.events.models import Rule
+
+        delivery = self
+        send_to_targets = Rule.send_to_targets
+
+        def send(rule: Any, original_event: Any, transform_input: bool = True) -> None:
+            ours = [t for t in rule.targets if _service(t["Arn"]) in ("states", "lambda")]
+            if len(ours) < len(rule.targets):  # moto's own targets, as moto delivers them
+                theirs = copy.copy(rule)
+                theirs.targets = [t for t in rule.targets if t not in ours]
+                send_to_targets(theirs, original_event, transform_input)
+            if ours and rule.state == "ENABLED" and rule.event_pattern.matches_event(original_event):
+                for target in ours:
+                    delivery.deliver(target, original_event)
+
+        self._patches = [mock.patch.object(Rule, "send_to_targets", send)]
+        for patch in self._patches:
+            patch.start()
+
+    def stop(self) -> None:
+        while self._patches:
+            self._patches.pop().stop()
+
+    def deliver(self, target: dict[str, Any], moto_event: dict[str, Any]) -> None:
+        arn = target["Arn"]
+        try:
+            payload = target_input(target, aws_event(moto_event))
+            if _service(arn) == "states":
+                self._start_execution(arn, payload)
+            else:
+                threading.Thread(target=self._invoke, args=(arn, payload), daemon=True).start()
+        except Exception as err:  # EventBridge would retry, then dead-letter; here it is said once
+            self._log(f"events      delivery to {arn} failed: {type(err).__name__}: {err}")
+            return
+        self.delivered.append((arn, payload))
+
+    @staticmethod
+    def _start_execution(arn: str, payload: Any) -> None:
+        from moto.stepfunctions.responses import get_backend
+
+        parts = arn.split(":")
+        get_backend(parts[4], parts[3]).start_execution(arn, None, json.dumps(payload))
+
+    def _invoke(self, arn: str, payload: Any) -> None:
+        from moto.awslambda.utils import get_backend
+
+        parts = arn.split(":")
+        fn = get_backend(parts[4], parts[3]).get_function(parts[6], parts[7] if len(parts) > 7 else None)
+        headers: dict[str, str] = {}
+        self._dispatcher.invoke(fn, json.dumps(payload), {"x-amz-invocation-type": "Event"}, headers)
+
+
+def _service(arn: str) -> str:
+    return arn.split(":")[2]
+
+
+def aws_event(moto_event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target (moto keeps its own ``ingestion-time`` and
+    may hold ``time`` as seconds)."""
+    event = {k: v for k, v in moto_event.items() if k != "ingestion-time"}
+    when = event.get("time")
+    if isinstance(when, (int, float)):
+        event["time"] = datetime.datetime.fromtimestamp(when, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif isinstance(when, datetime.datetime):
+        event["time"] = when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """What EventBridge passes to a target: ``Input`` (constant JSON), ``InputPath`` (a part of the
+    event), ``InputTransformer`` (a template filled from the event), else the whole event."""
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        from jsonpath_ng import parse
+
+        matches = parse(target["InputPath"]).find(event)
+        return matches[0].value if matches else None
+    if "InputTransformer" in target:
+        from jsonpath_ng import parse
+
+        transformer = target["InputTransformer"]
+        values = {}
+        for name, path in transformer.get("InputPathsMap", {}).items():
+            matches = parse(path).find(event)
+            values[name] = matches[0].value if matches else None
+        values.setdefault("aws.events.event.json", event)
+        return json.loads(fill_template(transformer["InputTemplate"], values))
+    return event
+
+
+def fill_template(template: str, values: dict[str, Any]) -> str:
+    """An input template with its ``<name>`` placeholders filled as EventBridge fills them: inside
+    a JSON string, the value's text; elsewhere, the value as JSON."""
+    out: list[str] = []
+    in_string = escaped = False
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if char == "<":
+            end = template.find(">", i)
+            name = template[i + 1 : end] if end > i else ""
+            if name in values:
+                value = values[name]
+                if in_string:
+                    out.append(json.dumps(value if isinstance(value, str) else json.dumps(value))[1:-1])
+                else:
+                    out.append(json.dumps(value))
+                i = end + 1
+                continue
+        if in_string and char == "\\" and not escaped:
+            escaped = True
+        else:
+            if char == '"' and not escaped:
+                in_string = not in_string
+            escaped = False
+        out.append(char)
+        i += 1
+    return "".join(out)

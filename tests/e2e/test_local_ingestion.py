@@ -361,6 +361,56 @@ def test_a_state_machine_task_runs_the_real_handler_inside_the_local_stack(local
     assert again["executionArn"] != execution["executionArn"]
 
 
+def test_a_withdrawal_reaches_a_state_machine_through_an_event_rule_on_the_bus(
+    local_stack: RunningStack,
+) -> None:
+    # Until the purge workflow exists, a rule made here on the stack's bus shows the path it will
+    # take: consent_api publishes ConsentWithdrawn, the local EventBridge starts the target
+    # state machine with the event's detail, as EventBridge does.
+    from infra_cdk.constants import CONSENT_SOURCE, CONSENT_WITHDRAWN
+
+    info = local_stack.info
+    aws = {
+        "endpoint_url": info["aws_endpoint"], "region_name": info["region"],
+        "aws_access_key_id": "local", "aws_secret_access_key": "local",  # noqa: S106 - moto
+    }  # fmt: skip
+    role = boto3.client("iam", **aws).create_role(
+        RoleName="e2e-purge-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    sfn = boto3.client("stepfunctions", **aws)
+    definition = {"StartAt": "Received", "States": {"Received": {"Type": "Pass", "End": True}}}
+    machine = sfn.create_state_machine(name="e2e-purge", definition=json.dumps(definition), roleArn=role)[
+        "stateMachineArn"
+    ]
+    bus = info["resources"]["EVENT_BUS_NAME"]
+    events = boto3.client("events", **aws)
+    pattern = {"source": [CONSENT_SOURCE], "detail-type": [CONSENT_WITHDRAWN]}
+    events.put_rule(Name="e2e-withdrawn", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule="e2e-withdrawn",
+        EventBusName=bus,
+        Targets=[{"Id": "purge", "Arn": machine, "InputPath": "$.detail"}],
+    )
+    # When an employee who consented withdraws through the consent API
+    employee = info["demo"]["users"]["employees"][3]
+    grant_consent(local_stack, employee, {"apps"})
+    status, body = admin(local_stack, "DELETE", "/v1/me/consent", token_of(local_stack, employee["email"]))
+    assert status == 202, body
+    # Then one execution started, its input the withdrawal's detail
+    (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))[
+        "status"
+    ] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    detail = json.loads(described["input"])
+    assert detail["employee_id"] == employee["employee_id"]
+    assert detail["purge_id"] == body["purge_id"]
+    assert described["status"] == "SUCCEEDED"
+
+
 def _zip(name: str, text: str) -> bytes:
     import io
     import zipfile

@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_cdk import App, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -27,7 +29,7 @@ from aws_cdk.assertions import Template
 from infra_cdk.config import load_environment
 from infra_cdk.constants import REPO_ROOT
 from infra_cdk.local.from_template import TemplateResources
-from infra_cdk.local.workflows import InProcessLambda, enable_execution
+from infra_cdk.local.workflows import InProcessLambda, RuleDelivery, enable_execution
 from infra_cdk.workflows import Workflows
 
 pytestmark = pytest.mark.infrastructure
@@ -90,10 +92,11 @@ def synthesized_template() -> dict[str, Any]:
         payload_response_only=True,
         result_path="$.doubled",
     ).add_retry(errors=["Flaky"], interval=Duration.seconds(1), max_attempts=2, backoff_rate=1)
+    check_function = function("wf_check")
     check = tasks.LambdaInvoke(
         stack,
         "Check",
-        lambda_function=function("wf_check"),  # lambda:invoke with Payload, the CDK default
+        lambda_function=check_function,  # lambda:invoke with Payload, the CDK default
         payload=sfn.TaskInput.from_object({"value": sfn.JsonPath.number_at("$.doubled.value")}),
         result_selector={"ok": sfn.JsonPath.string_at("$.Payload.ok")},
         result_path="$.check",
@@ -104,8 +107,34 @@ def synthesized_template() -> dict[str, Any]:
         .when(sfn.Condition.is_present("$.missing"), missing)
         .otherwise(double.next(check))
     )
-    workflows.add_state_machine(
+    machine = workflows.add_state_machine(
         "demo_flow", sfn.DefinitionBody.from_chainable(flow), timeout=Duration.minutes(5)
+    )
+    # Rules on a bus, as consent_api's ConsentWithdrawn will start the purge workflow
+    bus = events.EventBus(stack, "Bus")
+    events.Rule(
+        stack,
+        "Withdrawn",
+        event_bus=bus,
+        event_pattern=events.EventPattern(source=["test.consent"], detail_type=["ConsentWithdrawn"]),
+        targets=[targets.SfnStateMachine(machine, input=events.RuleTargetInput.from_event_path("$.detail"))],
+    )
+    events.Rule(
+        stack,
+        "Ping",
+        event_bus=bus,
+        event_pattern=events.EventPattern(detail_type=["Ping"]),
+        targets=[
+            targets.LambdaFunction(
+                check_function,
+                event=events.RuleTargetInput.from_object(
+                    {
+                        "value": events.EventField.from_path("$.detail.value"),
+                        "source": events.EventField.source,
+                    }
+                ),
+            )
+        ],
     )
     return dict(Template.from_stack(stack).to_json())
 
@@ -154,12 +183,17 @@ def started(
     handlers = Tasks()
     lines: list[str] = []
     dispatcher = InProcessLambda(handlers.handler_for, log=lines.append)
+    delivery = RuleDelivery(dispatcher, log=lines.append)
     enable_execution(moto_server, int(moto_server.rsplit(":", 1)[1]))
     dispatcher.start()
+    delivery.start()
     try:
-        machines = TemplateResources(template, REGION).state_machines()
+        from_template = TemplateResources(template, REGION)
+        machines = from_template.state_machines()
+        assert len(from_template.event_rules()) == 2
         yield handlers, dispatcher, machines
     finally:
+        delivery.stop()
         dispatcher.stop()
 
 
@@ -176,7 +210,11 @@ def running(
 
 def execute(arn: str, payload: dict[str, Any]) -> dict[str, Any]:
     sfn_client = boto3.client("stepfunctions", region_name=REGION)
-    execution = sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return ended(sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"])
+
+
+def ended(execution: str) -> dict[str, Any]:
+    sfn_client = boto3.client("stepfunctions", region_name=REGION)
     deadline = time.monotonic() + 60
     while True:
         described = sfn_client.describe_execution(executionArn=execution)
@@ -259,3 +297,53 @@ def test_a_direct_invoke_answers_as_lambda_does(running: Any) -> None:
     assert json.loads(ok["Payload"].read()) == {"ok": True}
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "ValueError"
+
+
+def put_event(detail_type: str, detail: dict[str, Any], source: str = "test.consent") -> None:
+    bus = next(
+        b["Name"] for b in boto3.client("events", region_name=REGION).list_event_buses()["EventBuses"]
+        if b["Name"] != "default"
+    )  # fmt: skip
+    entry = {"EventBusName": bus, "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}
+    answer = boto3.client("events", region_name=REGION).put_events(Entries=[entry])
+    assert answer["FailedEntryCount"] == 0, answer
+
+
+def test_an_event_matching_a_rule_starts_the_target_state_machine_with_its_input_path(running: Any) -> None:
+    handlers, _dispatcher, machines = running
+    sfn_client = boto3.client("stepfunctions", region_name=REGION)
+    before = {
+        e["executionArn"]
+        for e in sfn_client.list_executions(stateMachineArn=machines["demo_flow"])["executions"]
+    }
+    # When consent is withdrawn (twice: each event is an execution of its own, as in AWS)
+    put_event("ConsentWithdrawn", {"id": "e", "n": 2})
+    put_event("ConsentWithdrawn", {"id": "f", "n": 4})
+    # Then the rule started the workflow with the event's detail as its input
+    started = [
+        e["executionArn"]
+        for e in sfn_client.list_executions(stateMachineArn=machines["demo_flow"])["executions"]
+        if e["executionArn"] not in before
+    ]
+    assert len(started) == 2
+    outputs = sorted((json.loads(ended(arn)["output"]) for arn in started), key=lambda o: o["id"])
+    assert [o["doubled"] for o in outputs] == [{"value": 4}, {"value": 8}]
+    assert [name for name, _, _ in handlers.calls].count("double") == 2
+
+
+def test_an_event_matching_a_rule_invokes_the_target_function_with_its_transformed_input(
+    running: Any,
+) -> None:
+    handlers, _dispatcher, _machines = running
+    # When an event matches the function's rule, and another matches no rule
+    put_event("Ping", {"value": 5}, source="test.pinger")
+    put_event("Unrelated", {"value": 6})
+    # Then the function ran once (asynchronously), with the input the transformer built
+    deadline = time.monotonic() + 10
+    while not handlers.calls:
+        assert time.monotonic() < deadline, "the function was not invoked"
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert [(name, event) for name, event, _ in handlers.calls] == [
+        ("check", {"value": 5, "source": "test.pinger"})
+    ]

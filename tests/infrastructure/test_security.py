@@ -441,6 +441,19 @@ def test_every_required_setting_of_a_function_is_in_its_environment(template_jso
     assert "wm_ingest" in migrate["Properties"]["Environment"]["Variables"]["DB_FUNCTION_USERS"].split(",")
 
 
+def test_the_events_the_functions_publish_are_the_ones_the_infrastructure_routes() -> None:
+    # A rule on another source or detail-type would never match: no drift allowed.
+    from functions.consent_api import models as consent
+    from functions.ingest_stream import logic as ingest
+    from infra_cdk import constants
+
+    assert (consent.EVENT_SOURCE, consent.CONSENT_WITHDRAWN) == (
+        constants.CONSENT_SOURCE,
+        constants.CONSENT_WITHDRAWN,
+    )
+    assert (ingest.SOURCE, ingest.DETAIL_TYPE) == (constants.INGESTION_SOURCE, constants.ACTIVITY_STORED)
+
+
 def test_the_api_routes_are_exactly_what_each_function_serves() -> None:
     # The CDK routes a request to a function; the function's resolver must serve it (and no more).
     import importlib
