@@ -39,6 +39,18 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def aws(self, service: str) -> Any:
+        """A boto3 client of the stack's moto, as any AWS SDK would reach it."""
+        import boto3
+
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.info["aws_endpoint"],
+            region_name=self.info["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
 
 def start_stack(state_dir: Path) -> RunningStack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
