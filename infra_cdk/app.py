@@ -34,6 +34,7 @@ def file_context() -> dict[str, Any]:
 
 
 LOCAL_ASSETS_BUCKET = "workforce-monitoring-local-assets"
+ASSET_METADATA = "aws:cdk:enable-asset-metadata"  # cx-api ASSET_RESOURCE_METADATA_ENABLED_CONTEXT
 
 
 def local_synthesizer() -> DefaultStackSynthesizer:
@@ -65,7 +66,10 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
     # Under the CDK CLI, CDK_OUTDIR says where; run directly, synth goes to cdk.out/ as `cdk synth` would.
     if outdir is None and "CDK_OUTDIR" not in os.environ:
         outdir = str(REPO_ROOT / "cdk.out")
-    app = App(context={**file_context(), **(context or {})}, outdir=outdir)
+    # As `cdk synth` does by default: each asset-backed resource says where its staged asset
+    # lies (aws:asset:path), which is how `sam local invoke -t cdk.out/...` finds function code.
+    defaults = {ASSET_METADATA: True}
+    app = App(context={**defaults, **file_context(), **(context or {})}, outdir=outdir)
     node = app.node
     selected = node.try_get_context("env")
     local = _flag(node.try_get_context("local"))

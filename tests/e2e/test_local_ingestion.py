@@ -256,6 +256,43 @@ def test_sam_invoke_gets_the_template_function_and_the_local_stack_environment(
     assert values["AWS_ENDPOINT_URL"] == local_stack.info["aws_endpoint"]
 
 
+def test_sam_finds_every_function_s_code_and_layer_in_the_synthesized_assets(local_stack: RunningStack) -> None:
+    # `sam local invoke -t cdk.out/<stack>.template.json` reads code from each resource's
+    # aws:asset:path (CDK writes it when asset metadata is on, as `cdk synth` has it by default).
+    import os
+    import sys
+
+    from infra_cdk.constants import existing_functions
+    from infra_cdk.local.sam_invoke import function_logical_id
+    from tests.e2e.conftest import REPO_ROOT
+
+    cdk_out = local_stack.state_dir / "cdk.out"
+    (template_path,) = cdk_out.glob("*.template.json")
+    resources = json.loads(template_path.read_text())["Resources"]
+    for function in existing_functions():
+        resource = resources[function_logical_id({"Resources": resources}, function)]
+        assert resource["Metadata"]["aws:asset:property"] == "Code", function
+        code = cdk_out / resource["Metadata"]["aws:asset:path"]
+        module, _ = resource["Properties"]["Handler"].rsplit(".", 1)
+        assert (code / (module.replace(".", "/") + ".py")).is_file(), function
+        for layer in resource["Properties"].get("Layers", []):
+            layer_resource = resources[layer["Ref"]]
+            assert layer_resource["Metadata"]["aws:asset:property"] == "Content", function
+            assert (cdk_out / layer_resource["Metadata"]["aws:asset:path"]).exists(), function
+    # And SAM itself, run as `make sam-invoke` runs it, reads them all: it names no function whose
+    # code it cannot find. Here (no Docker engine) it then stops at its container-runtime check.
+    env = {**os.environ, "LOCAL_STATE_DIR": str(local_stack.state_dir), "SAM_CLI_TELEMETRY": "0"}
+    event = next((REPO_ROOT / "events" / "ingest_api").glob("*.json"))
+    run = subprocess.run(
+        [sys.executable, "-m", "infra_cdk.local.sam_invoke", "ingest_api", str(event)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    said = run.stdout + run.stderr
+    assert "does not support invoking it locally" not in said, said
+    if "requires a container runtime" not in said:  # a machine with Docker runs the function
+        assert run.returncode == 0, said
+
+
 def test_every_personal_data_read_leaves_exactly_one_entry_per_person_read(local_stack: RunningStack) -> None:
     demo = local_stack.info["demo"]
     tenant = demo["tenant_id"]
