@@ -256,7 +256,9 @@ def test_sam_invoke_gets_the_template_function_and_the_local_stack_environment(
     assert values["AWS_ENDPOINT_URL"] == local_stack.info["aws_endpoint"]
 
 
-def test_sam_finds_every_function_s_code_and_layer_in_the_synthesized_assets(local_stack: RunningStack) -> None:
+def test_sam_finds_every_function_s_code_and_layer_in_the_synthesized_assets(
+    local_stack: RunningStack,
+) -> None:
     # `sam local invoke -t cdk.out/<stack>.template.json` reads code from each resource's
     # aws:asset:path (CDK writes it when asset metadata is on, as `cdk synth` has it by default).
     import os
