@@ -27,6 +27,7 @@ import datetime
 import importlib
 import json
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -117,18 +118,33 @@ class InProcessLambda:
             payload = error_payload(err, context.aws_request_id)
             payload["errorType"] = "Runtime.ImportModuleError"
             return json.dumps(payload).encode()
+        invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+        if invocation_type == "DryRun":  # Lambda checks the call and runs nothing
+            return b""
         event = json.loads(body) if body else {}
+        if invocation_type == "Event":
+            # Asynchronous, as Lambda runs it: the caller is answered at once.
+            threading.Thread(target=self._run, args=(service, handler, event, context), daemon=True).start()
+            return b""
+        failed, answer = self._run(service, handler, event, context)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(answer, default=str).encode()
+
+    def _run(
+        self, service: str, handler: Handler, event: Any, context: InvocationContext
+    ) -> tuple[bool, Any]:
+        """(failed, the result or the runtime's error payload); one log line either way."""
         with self._lock:
             self.invocations[service] = self.invocations.get(service, 0) + 1
+        started = time.perf_counter()
         try:
             result = handler(event, context)
-        except Exception as err:  # Lambda reports it to the caller; so do we, and say it once here
+        except Exception as err:  # Lambda reports it to the caller; so do we, and say it here
             self._log(f"lambda      {service} failed: {type(err).__name__}: {err}")
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps(error_payload(err, context.aws_request_id)).encode()
-        if request_headers.get("x-amz-invocation-type", "RequestResponse") != "RequestResponse":
-            return b""
-        return json.dumps(result, default=str).encode()
+            return True, error_payload(err, context.aws_request_id)
+        self._log(f"lambda      {service} {(time.perf_counter() - started) * 1000:.0f} ms")
+        return False, result
 
 
 def enable_execution(endpoint: str, port: int) -> None:
@@ -186,11 +202,12 @@ class RuleDelivery:
             if _service(arn) == "states":
                 self._start_execution(arn, payload)
             else:
-                threading.Thread(target=self._invoke, args=(arn, payload), daemon=True).start()
+                self._invoke(arn, payload)
         except Exception as err:  # EventBridge would retry, then dead-letter; here it is said once
             self._log(f"events      delivery to {arn} failed: {type(err).__name__}: {err}")
             return
         self.delivered.append((arn, payload))
+        self._log(f"events      {moto_event.get('detail-type')} -> {arn.rsplit(':', 1)[-1]}")
 
     @staticmethod
     def _start_execution(arn: str, payload: Any) -> None:
@@ -204,8 +221,7 @@ class RuleDelivery:
 
         parts = arn.split(":")
         fn = get_backend(parts[4], parts[3]).get_function(parts[6], parts[7] if len(parts) > 7 else None)
-        headers: dict[str, str] = {}
-        self._dispatcher.invoke(fn, json.dumps(payload), {"x-amz-invocation-type": "Event"}, headers)
+        self._dispatcher.invoke(fn, json.dumps(payload), {"x-amz-invocation-type": "Event"}, {})
 
 
 def _service(arn: str) -> str:

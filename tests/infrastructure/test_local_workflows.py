@@ -282,7 +282,7 @@ def test_a_function_without_a_handler_fails_the_execution_as_lambda_does(running
 
 
 def test_a_direct_invoke_answers_as_lambda_does(running: Any) -> None:
-    _handlers, _dispatcher, _machines = running
+    handlers, _dispatcher, _machines = running
     lambda_client = boto3.client("lambda", region_name=REGION)
     (function,) = [
         f["FunctionName"]
@@ -297,6 +297,22 @@ def test_a_direct_invoke_answers_as_lambda_does(running: Any) -> None:
     assert json.loads(ok["Payload"].read()) == {"ok": True}
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read())["errorType"] == "ValueError"
+    # And an asynchronous invocation is answered 202 at once and runs the handler after
+    handlers.calls.clear()
+    queued = lambda_client.invoke(
+        FunctionName=function, InvocationType="Event", Payload=json.dumps({"value": 2})
+    )
+    assert queued["StatusCode"] == 202
+    deadline = time.monotonic() + 10
+    while not handlers.calls:
+        assert time.monotonic() < deadline, "the asynchronous invocation did not run"
+        time.sleep(0.05)
+    assert [(name, event) for name, event, _ in handlers.calls] == [("check", {"value": 2})]
+    # And a dry run runs nothing
+    handlers.calls.clear()
+    assert lambda_client.invoke(FunctionName=function, InvocationType="DryRun")["StatusCode"] == 204
+    time.sleep(0.2)
+    assert handlers.calls == []
 
 
 def put_event(detail_type: str, detail: dict[str, Any], source: str = "test.consent") -> None:
