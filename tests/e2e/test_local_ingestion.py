@@ -353,10 +353,7 @@ def test_a_state_machine_task_runs_the_real_handler_inside_the_local_stack(local
     # Until the purge and report workflows exist, a one-task machine made here over the AWS API
     # shows the stack's wiring: moto executes it, and its Lambda task runs the stack's own
     # analytics_rollup handler in the stack's process (with the stack's database).
-    role = local_stack.aws("iam").create_role(
-        RoleName="e2e-task-role",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    role = _role(local_stack, "e2e-task-role")
     function = local_stack.aws("lambda").create_function(
         FunctionName="e2e-rollup", Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
         Code={"ZipFile": _zip("handler.py", "")},
@@ -370,12 +367,7 @@ def test_a_state_machine_task_runs_the_real_handler_inside_the_local_stack(local
     machine = sfn.create_state_machine(name="e2e-rollup", definition=json.dumps(definition), roleArn=role)
     event = json.loads(next((REPO_ROOT / "events" / "analytics_rollup").glob("*.json")).read_text())
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(event))
-    deadline = time.monotonic() + 60
-    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))[
-        "status"
-    ] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    described = ended(sfn, execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described
     rollup = json.loads(described["output"])["rollup"]
     assert {"employee_days", "recategorized_tenants"} <= set(rollup), rollup
@@ -393,10 +385,7 @@ def test_a_withdrawal_reaches_a_state_machine_through_an_event_rule_on_the_bus(
     from infra_cdk.constants import CONSENT_SOURCE, CONSENT_WITHDRAWN
 
     info = local_stack.info
-    role = local_stack.aws("iam").create_role(
-        RoleName="e2e-purge-role",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    role = _role(local_stack, "e2e-purge-role")
     sfn = local_stack.aws("stepfunctions")
     definition = {"StartAt": "Received", "States": {"Received": {"Type": "Pass", "End": True}}}
     machine = sfn.create_state_machine(name="e2e-purge", definition=json.dumps(definition), roleArn=role)[
@@ -418,16 +407,25 @@ def test_a_withdrawal_reaches_a_state_machine_through_an_event_rule_on_the_bus(
     assert status == 202, body
     # Then one execution started, its input the withdrawal's detail
     (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
-    deadline = time.monotonic() + 30
-    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))[
-        "status"
-    ] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    described = ended(sfn, execution["executionArn"])
     detail = json.loads(described["input"])
     assert detail["employee_id"] == employee["employee_id"]
     assert detail["purge_id"] == body["purge_id"]
     assert described["status"] == "SUCCEEDED"
+
+
+def ended(sfn: Any, execution_arn: str, within_s: float = 60) -> dict[str, Any]:
+    """The execution, once it is no longer running."""
+    deadline = time.monotonic() + within_s
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, f"{execution_arn} still running after {within_s} s"
+        time.sleep(0.1)
+    return dict(described)
+
+
+def _role(stack: RunningStack, name: str) -> str:
+    document = json.dumps({"Version": "2012-10-17", "Statement": []})
+    return str(stack.aws("iam").create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"])
 
 
 def _zip(name: str, text: str) -> bytes:
