@@ -221,6 +221,47 @@ def test_withdrawal_stops_ingestion_and_every_read_is_audited(local_stack: Runni
     assert (status, verdict["ok"]) == (200, True)
 
 
+def test_the_auditor_reads_and_verifies_the_audit_log_under_their_grant_and_no_activity(
+    local_stack: RunningStack,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import urlencode
+
+    demo = local_stack.info["demo"]
+    auditor = token_of(local_stack, demo["users"]["auditor"])
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    window = {
+        "from": (started - timedelta(hours=1)).isoformat(),
+        "to": (started + timedelta(minutes=5)).isoformat(),
+    }
+    # The seeded 30-day grant lets the auditor read the log and check its chain
+    status, log = admin(local_stack, "GET", f"/v1/audit/events?{urlencode(window)}", auditor)
+    assert status == 200, log
+    assert log["events"]
+    status, verdict = admin(local_stack, "GET", "/v1/audit/verify", auditor)
+    assert (status, verdict["ok"]) == (200, True)
+    # They may look up who a subject is (the directory), but not read people's activity, the
+    # productivity rules, or change anything
+    employee = demo["users"]["employees"][0]["employee_id"]
+    status, _ = admin(local_stack, "GET", f"/v1/employees/{employee}", auditor)
+    assert status == 200
+    for method, path, body in (
+        ("GET", f"/v1/analytics/employees/{employee}/daily?from=2026-11-01&to=2026-11-30", None),
+        ("GET", "/v1/productivity-rules", None),
+        ("POST", "/v1/teams", {"name": "Auditors' own", "manager_ids": []}),
+    ):
+        status, answer = admin(local_stack, method, path, auditor, body)
+        assert (status, answer.get("error", {}).get("code")) == (403, "forbidden"), (path, status, answer)
+    # And what they did is in the log they read: their reads allowed, the three refusals denied
+    since = {"from": started.isoformat(), "to": window["to"]}
+    status, log = admin(local_stack, "GET", f"/v1/audit/events?{urlencode(since)}", auditor)
+    assert status == 200, log
+    outcomes = [(e["action"], e["outcome"]) for e in log["events"]]
+    assert ("audit.events.read", "allowed") in outcomes
+    assert ("audit.verify", "allowed") in outcomes
+    assert sum(outcome == "denied" for _, outcome in outcomes) >= 3, outcomes
+
+
 def test_the_audit_checkpoint_schedule_runs_on_demand_and_the_chain_verifies_against_it(
     local_stack: RunningStack,
 ) -> None:
