@@ -15,6 +15,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_wafv2 as wafv2
 
+from infra_cdk.constants import NO_ROUTE_MESSAGE
 from infra_cdk.nag import acknowledge
 from infra_cdk.retention import log_retention
 
@@ -28,8 +29,15 @@ ONE_MIB = 1024 * 1024
 _ERROR_TEMPLATE = (
     '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
 )
+_NO_ROUTE_TEMPLATE = json.dumps(
+    {"error": {"code": "not_found", "message": NO_ROUTE_MESSAGE, "request_id": "$context.requestId"}}
+)
 # (response type, status code, error code)
 GATEWAY_RESPONSES = (
+    # An unknown route or method: API Gateway's default is 403 "Missing Authentication Token"
+    # (these APIs use no IAM auth, so it means only that); it is a 404, as locally (API.md).
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found"),
+    (apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "not_found"),
     (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request"),
     (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error"),
     (apigw.ResponseType.UNAUTHORIZED, "401", "unauthenticated"),
@@ -120,7 +128,9 @@ def add_error_responses(api: apigw.RestApi) -> None:
             f"{response_type.response_type}Response",
             type=response_type,
             status_code=status_code,
-            templates={"application/json": _ERROR_TEMPLATE % code},
+            templates={
+                "application/json": _NO_ROUTE_TEMPLATE if code == "not_found" else _ERROR_TEMPLATE % code
+            },
         )
 
 

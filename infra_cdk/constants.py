@@ -97,6 +97,9 @@ USER_GROUPS = ("admin", "manager", "dpo", "auditor", "employee")
 PRIVILEGED_GROUPS = ("admin", "dpo", "auditor")
 CUSTOM_ATTRIBUTES = ("tenant_id", "employee_id")
 
+# API Gateway's answer to a method and path no route serves (locally, the admin gateway's).
+NO_ROUTE_MESSAGE = "No route matches this method and path."
+
 # --- Events --------------------------------------------------------------------------------
 # What the functions publish on the bus (source, detail-type), for the rules that route them
 # (the purge workflow starts on ConsentWithdrawn); a test keeps these equal to the functions'.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from infra_cdk.constants import FUNCTIONS, existing_functions
+from infra_cdk.constants import FUNCTIONS, NO_ROUTE_MESSAGE, existing_functions
 from infra_cdk.local.apigw import FakeLambdaContext, admin_event
 from infra_cdk.local.http_base import GatewayRequestHandler, GatewayServer, ServerThread
 
@@ -69,16 +69,13 @@ class AdminGateway:
     ) -> tuple[int, dict[str, Any], str]:
         """(status, JSON body, the function that answered or "gateway")."""
         parts = urlsplit(target)
-        matches = [(r, m) for r in self._routes if (m := r.pattern.match(parts.path))]
-        if not matches:
-            return 404, _error("not_found", "No route matches this method and path."), "gateway"
-        found = next(((r, m) for r, m in matches if r.method == method), None)
+        found = next(
+            ((r, m) for r in self._routes if r.method == method and (m := r.pattern.match(parts.path))), None
+        )
         if found is None:
-            return (
-                405,
-                _error("method_not_allowed", "This method is not allowed on this resource."),
-                "gateway",
-            )
+            # API Gateway answers an unknown path, or a method the path lacks, with its
+            # MISSING_AUTHENTICATION_TOKEN response, which infra_cdk.api_common makes this 404.
+            return 404, _error("not_found", NO_ROUTE_MESSAGE), "gateway"
         route, match = found
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""

@@ -130,6 +130,19 @@ def test_bad_requests_get_api_gateway_answers(local_stack: RunningStack) -> None
     assert (status, body["error"]["code"]) == (404, "not_found")
     status, body = request(local_stack, "POST", "/v1/events", employee, b"x" * (11 * 1024 * 1024))
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
+    # The admin API: an unknown path or method is the cloud gateway's 404 (infra_cdk.api_common)
+    from infra_cdk.constants import NO_ROUTE_MESSAGE
+
+    admin_token = token_of(local_stack, local_stack.info["demo"]["users"]["admin"])
+    for method, path in (("GET", "/v1/no-such-route"), ("DELETE", "/v1/teams")):
+        status, body = admin(local_stack, method, path, admin_token)
+        assert (status, body["error"]["code"], body["error"]["message"]) == (
+            404,
+            "not_found",
+            NO_ROUTE_MESSAGE,
+        )
+    status, body = admin(local_stack, "POST", "/v1/teams", admin_token, {"name": "x" * (11 * 1024 * 1024)})
+    assert (status, body["error"]["code"]) == (413, "payload_too_large")
 
 
 def test_sigterm_stops_everything_and_leaves_no_process_behind(

@@ -612,3 +612,29 @@ def test_vpc_has_private_subnets_and_endpoints_but_no_nat_or_internet_gateway(
         for e in resources(template_json, "AWS::EC2::VPCEndpoint").values()
     }
     assert {"s3", "dynamodb", "kms", "events", "secretsmanager", "xray"} <= services
+
+
+def test_api_gateway_answers_its_own_errors_in_the_api_s_error_shape(template_json: dict[str, Any]) -> None:
+    # Every error API Gateway answers itself (no route, no token, too large, throttled, ...) has
+    # the body of API.md; an unknown route is a 404 not_found, as the local gateways answer it.
+    apis = resources(template_json, "AWS::ApiGateway::RestApi")
+    answers = resources(template_json, "AWS::ApiGateway::GatewayResponse")
+    by_api: dict[str, dict[str, dict[str, Any]]] = {}
+    for answer in answers.values():
+        props = answer["Properties"]
+        by_api.setdefault(props["RestApiId"]["Ref"], {})[props["ResponseType"]] = props
+    assert set(by_api) == set(apis)
+    for api, responses in by_api.items():
+        for kind in ("MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND"):
+            assert responses[kind]["StatusCode"] == "404", (api, kind)
+            body = json.loads(responses[kind]["ResponseTemplates"]["application/json"])
+            assert body["error"]["code"] == "not_found"
+            assert body["error"]["message"] == "No route matches this method and path."
+        for kind, props in responses.items():
+            # $context.error.messageString is itself a quoted JSON string when API Gateway fills it
+            filled = props["ResponseTemplates"]["application/json"].replace(
+                "$context.error.messageString", '"Too Many Requests"'
+            )
+            body = json.loads(filled.replace("$context.requestId", "r-1"))
+            assert set(body) == {"error"}, (api, kind)
+            assert set(body["error"]) == {"code", "message", "request_id"}, (api, kind)
