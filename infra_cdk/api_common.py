@@ -4,7 +4,7 @@ error responses in the API's error shape, the WAF web ACL and the custom domain.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -227,6 +227,29 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
+# What a WAF block answers where API.md names the error: a batch over 1 MiB is 413 (the agent
+# splits it) and a client over its rate is 429 (it backs off), not WAF's 403, which an agent
+# reads as "stop collecting". WAF bodies are static, so the request id names the WAF.
+WAF_ANSWERS = {
+    "payload_too_large": "The request body is larger than 1 MiB; send fewer events per request.",
+    "rate_limited": "Too many requests from this address; retry later.",
+}
+
+
+def waf_error_body(code: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": WAF_ANSWERS[code], "request_id": "waf"}}
+
+
+def _block_with(status: int, code: str) -> wafv2.CfnWebACL.RuleActionProperty:
+    return wafv2.CfnWebACL.RuleActionProperty(
+        block=wafv2.CfnWebACL.BlockActionProperty(
+            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                response_code=status, custom_response_body_key=code
+            )
+        )
+    )
+
+
 def web_acl(
     scope: Construct,
     *,
@@ -251,7 +274,7 @@ def web_acl(
         wafv2.CfnWebACL.RuleProperty(
             name="RateLimitPerIp",
             priority=1,
-            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            action=_block_with(429, "rate_limited"),
             statement=wafv2.CfnWebACL.StatementProperty(
                 rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                     aggregate_key_type="IP", limit=rate_limit_per_5min, evaluation_window_sec=300
@@ -269,6 +292,12 @@ def web_acl(
         default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
         visibility_config=_visibility(f"{Stack.of(scope).stack_name}-{scope.node.id}"),
         rules=rules,
+        custom_response_bodies={
+            code: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                content_type="APPLICATION_JSON", content=json.dumps(waf_error_body(code))
+            )
+            for code in WAF_ANSWERS
+        },
     )
     wafv2.CfnWebACLAssociation(
         scope, "WebAclAssociation", resource_arn=api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
@@ -283,7 +312,7 @@ def _content_length_rule(max_body_bytes: int) -> wafv2.CfnWebACL.RuleProperty:
     return wafv2.CfnWebACL.RuleProperty(
         name="BodyLargerThanOneMiB",
         priority=5,
-        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        action=_block_with(413, "payload_too_large"),
         statement=wafv2.CfnWebACL.StatementProperty(
             regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
                 field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": "content-length"}),

@@ -328,17 +328,54 @@ def test_agent_waf_blocks_bodies_over_one_mib(template_json: dict[str, Any]) -> 
     _, acl = one(template_json, "AWS::WAFv2::WebACL", "AgentApi")
     rule = next(r for r in acl["Properties"]["Rules"] if r["Name"] == "BodyLargerThanOneMiB")
     pattern = re.compile(rule["Statement"]["RegexMatchStatement"]["RegexString"])
-    assert rule["Action"] == {"Block": {}}
+    # answered as API.md says (413 payload_too_large), not with WAF's 403
+    assert rule["Action"] == {
+        "Block": {"CustomResponse": {"ResponseCode": 413, "CustomResponseBodyKey": "payload_too_large"}}
+    }
     for size in (0, 1, 999_999, ONE_MIB - 1, ONE_MIB):
         assert not pattern.match(str(size)), size
     for size in (ONE_MIB + 1, 1_048_600, 1_049_000, 1_100_000, 9_999_999, 10_485_760, 123_456_789):
         assert pattern.match(str(size)), size
 
 
-def test_agent_batches_are_limited_to_one_thousand_events(template_json: dict[str, Any]) -> None:
-    _, model = one(template_json, "AWS::ApiGateway::Model", "AgentApi")
-    events = model["Properties"]["Schema"]["properties"]["events"]
-    assert (events["minItems"], events["maxItems"]) == (1, 1000)
+def test_waf_blocks_that_api_md_names_answer_its_status_and_error_body(template_json: dict[str, Any]) -> None:
+    # An agent reads 403 as "stop collecting": a rate limit must say 429 and a large batch 413.
+    acls = resources(template_json, "AWS::WAFv2::WebACL")
+    assert len(acls) == 2
+    for logical_id, acl in acls.items():
+        props = acl["Properties"]
+        bodies = {
+            key: json.loads(body["Content"])
+            for key, body in props["CustomResponseBodies"].items()
+            if body["ContentType"] == "APPLICATION_JSON"
+        }
+        rate = next(r for r in props["Rules"] if r["Name"] == "RateLimitPerIp")
+        answer = rate["Action"]["Block"]["CustomResponse"]
+        assert answer["ResponseCode"] == 429, logical_id
+        assert bodies[answer["CustomResponseBodyKey"]]["error"]["code"] == "rate_limited"
+        for body in bodies.values():
+            assert set(body["error"]) == {"code", "message", "request_id"}, logical_id
+        for rule in props["Rules"]:
+            if "Block" in rule.get("Action", {}) and rule["Action"]["Block"]:
+                key = rule["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
+                assert key in bodies, (logical_id, rule["Name"])
+
+
+def test_agent_bodies_are_validated_by_ingest_api_with_api_md_s_answers(
+    template_json: dict[str, Any],
+) -> None:
+    # API Gateway's body validation answers malformed JSON and a schema failure alike; API.md
+    # has 400 invalid_json and 422 validation_error, so the handler validates (1 to 1,000 events).
+    from functions.ingest_api.settings import IngestApiSettings
+
+    assert not [k for k in resources(template_json, "AWS::ApiGateway::Model") if "AgentApi" in k]
+    (post,) = [
+        m["Properties"]
+        for k, m in resources(template_json, "AWS::ApiGateway::Method").items()
+        if k.startswith("AgentApi") and m["Properties"]["HttpMethod"] == "POST"
+    ]
+    assert "RequestModels" not in post
+    assert IngestApiSettings.model_fields["max_events"].default == 1000
 
 
 # --- Functions -------------------------------------------------------------------------------
