@@ -8,6 +8,7 @@ Adding a function: create ``functions/<name>/handler.py``, add its ``FunctionSpe
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jsii
 from aws_cdk import (
     Annotations,
+    AssetHashType,
     BundlingOptions,
     DockerImage,
     Duration,
@@ -86,10 +88,15 @@ class _CopyTree:
         return True
 
 
-def _copied(source: Path, bundler: _CopyTree) -> lambda_.Code:
+def _copied(source: Path, bundler: _CopyTree, asset_hash: str | None = None) -> lambda_.Code:
+    """A copied directory as an asset. CDK hashes a bundled asset by its source and bundling
+    options, not by what the local bundler writes, so two bundles of one source need their own
+    ``asset_hash`` or they are staged (and deployed) as one."""
     return lambda_.Code.from_asset(
         str(source),
         bundling=BundlingOptions(image=DockerImage.from_registry("unused-local-bundling"), local=bundler),
+        asset_hash_type=AssetHashType.CUSTOM if asset_hash else None,
+        asset_hash=asset_hash,
     )
 
 
@@ -149,9 +156,12 @@ class Functions(Construct):
         else:
             # Synth must work before `make layer`; `make deploy` always builds the layer first.
             # (The source directory only anchors the asset; nothing is copied from it.)
+            marker = "Run `make layer` before deploying.\n"
             code = _copied(
                 self._functions_dir if self._functions_dir.is_dir() else Path(__file__).resolve().parent,
-                _CopyTree(None, "python", marker="Run `make layer` before deploying.\n"),
+                _CopyTree(None, "python", marker=marker),
+                # not the functions' code asset, which has the same source and bundling options
+                asset_hash=hashlib.sha256(f"layer-placeholder:{marker}".encode()).hexdigest(),
             )
             Annotations.of(self).add_warning_v2(
                 "wm:layer-not-built", f"{build_dir / 'python'} does not exist: the layer is a placeholder"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.machinery
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -112,3 +112,27 @@ def test_layer_builds_without_docker_into_an_importable_python_tree(tmp_path: Pa
         matches = list(python_dir.glob(f"{extension}.{tag}"))
         assert matches, f"no {extension}.{tag}"
         assert _elf_machine(matches[0]) == ELF_MACHINE_AARCH64
+
+
+def test_an_unbuilt_layer_is_a_placeholder_asset_of_its_own_not_the_functions_code(full_app: Any) -> None:
+    # Before `make layer` the layer is a placeholder copied from the functions' directory with the
+    # same bundling options; CDK would stage both as one asset, and every function would then
+    # "run" the placeholder. Each has its own asset, and the functions' holds their code.
+    import json
+
+    template = full_app.templates["dev"]
+    resources = template["Resources"]
+    (layer,) = [r for k, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion" and "Shared" in k]
+    functions = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"].startswith("functions.")
+    ]
+    assert functions
+    layer_asset = full_app.outdir / layer["Metadata"]["aws:asset:path"]
+    assert (layer_asset / "python").is_dir()
+    for function in functions:
+        assert function["Properties"]["Code"]["S3Key"] != layer["Properties"]["Content"]["S3Key"]
+        code = full_app.outdir / function["Metadata"]["aws:asset:path"]
+        module = function["Properties"]["Handler"].rsplit(".", 1)[0]
+        assert (code / (module.replace(".", "/") + ".py")).is_file(), json.dumps(function["Metadata"])
