@@ -45,18 +45,18 @@ def package_handler(service: str) -> Handler:
 
 
 class InvocationContext:
-    """The Lambda context object a handler gets (what Powertools reads of it)."""
+    """The Lambda context object a handler gets (what Powertools reads of it), its remaining time
+    counting down from the function's timeout. (The timeout itself is not enforced locally.)"""
 
-    memory_limit_in_mb = 1024
-
-    def __init__(self, function_name: str, function_arn: str, timeout_s: int) -> None:
+    def __init__(self, function_name: str, function_arn: str, timeout_s: int, memory_mb: int = 128) -> None:
         self.function_name = function_name
         self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = memory_mb
         self.aws_request_id = str(uuid.uuid4())
-        self._timeout_ms = timeout_s * 1000
+        self._deadline = time.monotonic() + timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._timeout_ms
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def error_payload(err: BaseException, request_id: str) -> dict[str, Any]:
@@ -109,7 +109,9 @@ class InProcessLambda:
 
     def invoke(self, fn: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
         service = (fn.environment_vars or {}).get("POWERTOOLS_SERVICE_NAME", "")
-        context = InvocationContext(fn.function_name, fn.function_arn, int(fn.timeout or 3))
+        context = InvocationContext(
+            fn.function_name, fn.function_arn, int(fn.timeout or 3), int(fn.memory_size or 128)
+        )
         try:
             handler = self._handler_for(service)
         except (ImportError, KeyError) as err:  # what Lambda answers when the handler is missing

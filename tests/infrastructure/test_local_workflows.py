@@ -47,6 +47,7 @@ class Tasks:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any], str]] = []
         self.flaked: set[str] = set()
+        self.context: tuple[int, int] = (0, 0)  # the last (remaining ms, memory MB) a handler saw
 
     def handler_for(self, service: str) -> Any:
         if service == "wf_double":
@@ -57,6 +58,7 @@ class Tasks:
 
     def double(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.calls.append(("double", event, context.function_name))
+        self.context = (context.get_remaining_time_in_millis(), context.memory_limit_in_mb)
         if event.get("flaky") and event["id"] not in self.flaked:
             self.flaked.add(event["id"])
             raise Flaky("first attempt fails")
@@ -247,6 +249,9 @@ def test_the_template_state_machine_runs_its_tasks_in_process(running: Any) -> N
         ("check", {"value": 6}),
     ]
     assert all(function.startswith("wm-local-") for _, _, function in handlers.calls)
+    remaining_ms, memory_mb = handlers.context  # the template function's: CDK's default 3 s, 128 MB
+    assert 0 < remaining_ms <= 3000
+    assert memory_mb == 128
     assert dispatcher.invocations == {"wf_double": 1, "wf_check": 1}
 
 
