@@ -44,18 +44,22 @@ RULES = {
 }
 
 
-def id_token(info: dict[str, Any], email: str) -> str:
-    """A demo user's Cognito ID token from the local pool (``stack.json``'s ``info``)."""
+def aws_client(info: dict[str, Any], service: str) -> Any:
+    """A boto3 client of the running stack's moto (``stack.json``'s ``info``), as any SDK reaches it."""
     import boto3
 
-    idp = boto3.client(
-        "cognito-idp",
+    return boto3.client(  # type: ignore[call-overload]
+        service,
         endpoint_url=info["aws_endpoint"],
         region_name=info["region"],
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
     )
-    auth = idp.initiate_auth(
+
+
+def id_token(info: dict[str, Any], email: str) -> str:
+    """A demo user's Cognito ID token from the local pool (``stack.json``'s ``info``)."""
+    auth = aws_client(info, "cognito-idp").initiate_auth(
         ClientId=info["user_pool_client_id"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": info["demo"]["password"]},

@@ -41,15 +41,9 @@ class RunningStack:
 
     def aws(self, service: str) -> Any:
         """A boto3 client of the stack's moto, as any AWS SDK would reach it."""
-        import boto3
+        from infra_cdk.local.demo import aws_client
 
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.info["aws_endpoint"],
-            region_name=self.info["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return aws_client(self.info, service)
 
 
 def start_stack(state_dir: Path) -> RunningStack:
