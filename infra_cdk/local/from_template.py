@@ -53,6 +53,21 @@ def synth_local_template(outdir: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
+def function_variables(resource: dict[str, Any]) -> dict[str, Any]:
+    return dict(resource["Properties"].get("Environment", {}).get("Variables", {}))
+
+
+def function_logical_id(resources: dict[str, Any], function: str) -> str:
+    """The logical id of the template's function whose ``POWERTOOLS_SERVICE_NAME`` is ``function``."""
+    for logical_id, resource in resources.items():
+        if (
+            resource["Type"] == "AWS::Lambda::Function"
+            and function_variables(resource).get("POWERTOOLS_SERVICE_NAME") == function
+        ):
+            return str(logical_id)
+    raise KeyError(f"no function {function} in the template")
+
+
 @dataclass
 class Created:
     ref: str
@@ -89,13 +104,8 @@ class TemplateResources:
     def function_environment(self, function_name: str) -> dict[str, str]:
         """The function's template environment with every reference resolved; ``DB_*`` is left out
         (locally the functions use ``DATABASE_URL``)."""
-        for resource in self._resources.values():
-            if resource["Type"] != "AWS::Lambda::Function":
-                continue
-            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-            if variables.get("POWERTOOLS_SERVICE_NAME") == function_name:
-                return {k: self.resolve(v) for k, v in variables.items() if not k.startswith("DB_")}
-        raise KeyError(f"no function {function_name} in the template")
+        variables = function_variables(self._resources[function_logical_id(self._resources, function_name)])
+        return {k: self.resolve(v) for k, v in variables.items() if not k.startswith("DB_")}
 
     def user_pool(self) -> tuple[str, str]:
         """(pool id, client id): the template's pool, its groups, and its client."""
@@ -302,8 +312,7 @@ class TemplateResources:
     def _function(self, logical_id: str, props: dict[str, Any]) -> Created:
         """The function in moto's Lambda with no code: its service name says which package's
         handler ``infra_cdk.local.workflows.InProcessLambda`` runs when it is invoked."""
-        variables = props.get("Environment", {}).get("Variables", {})
-        service = variables.get("POWERTOOLS_SERVICE_NAME")
+        service = function_variables({"Properties": props}).get("POWERTOOLS_SERVICE_NAME")
         if not isinstance(service, str):
             raise ValueError(f"{logical_id} has no POWERTOOLS_SERVICE_NAME: it cannot run locally")
         fn = self._client("lambda").create_function(
@@ -311,7 +320,7 @@ class TemplateResources:
             Runtime=props.get("Runtime", "python3.12"),
             Role=self.resolve(props["Role"]),
             Handler=props.get("Handler", "handler.lambda_handler"),
-            Code={"ZipFile": _EMPTY_ZIP},
+            Code={"ZipFile": EMPTY_CODE_ZIP},
             Timeout=int(props.get("Timeout", 3)),
             MemorySize=int(props.get("MemorySize", 128)),
             Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": service}},
@@ -368,4 +377,5 @@ def _empty_zip() -> bytes:
     return buffer.getvalue()
 
 
-_EMPTY_ZIP = _empty_zip()
+# A function package for moto: locally the code runs in-process, not from here.
+EMPTY_CODE_ZIP = _empty_zip()

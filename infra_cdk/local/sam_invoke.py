@@ -18,25 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infra_cdk.local.from_template import function_logical_id, function_variables
 from infra_cdk.local.stack import REPO_ROOT
 
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 
 
-def function_logical_id(template: dict[str, Any], function: str) -> str:
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Lambda::Function":
-            continue
-        variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-        if variables.get("POWERTOOLS_SERVICE_NAME") == function:
-            return str(logical_id)
-    raise KeyError(f"no function {function} in the template")
-
-
 def env_vars(template: dict[str, Any], function: str, info: dict[str, Any]) -> dict[str, dict[str, str]]:
     """SAM's --env-vars document: the template's variables with the local stack's values."""
-    logical_id = function_logical_id(template, function)
-    declared = template["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+    logical_id = function_logical_id(template["Resources"], function)
+    declared = function_variables(template["Resources"][logical_id])
     values = {name: info["resources"][name] for name in declared if name in info["resources"]}
     values.update(
         AWS_ENDPOINT_URL=info["aws_endpoint"],
@@ -64,7 +55,7 @@ def main(argv: list[str]) -> int:
     env_file = state / f"sam-env-{function}.json"
     env_file.write_text(json.dumps(env_vars(template, function, info), indent=2))
     command = [
-        str(SAM), "local", "invoke", function_logical_id(template, function),
+        str(SAM), "local", "invoke", function_logical_id(template["Resources"], function),
         "-t", str(template_path), "-e", event, "--env-vars", str(env_file), "--docker-network", "host",
     ]  # fmt: skip
     return subprocess.run(command, check=False).returncode  # noqa: S603

@@ -14,9 +14,11 @@ import psycopg
 import pytest
 
 from infra_cdk.local.demo import admin_call, id_token
+from infra_cdk.local.from_template import EMPTY_CODE_ZIP
 from infra_cdk.local.pki import LocalCA
 from tests.e2e.conftest import REPO_ROOT, RunningStack, start_stack, stop_stack
 from tests.support.activity import make_events
+from tests.support.local import ended
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -298,11 +300,12 @@ def test_the_audit_checkpoint_schedule_runs_on_demand_and_the_chain_verifies_aga
 def test_sam_invoke_gets_the_template_function_and_the_local_stack_environment(
     local_stack: RunningStack,
 ) -> None:
-    from infra_cdk.local.sam_invoke import env_vars, function_logical_id
+    from infra_cdk.local.from_template import function_logical_id
+    from infra_cdk.local.sam_invoke import env_vars
 
     (template_path,) = (local_stack.state_dir / "cdk.out").glob("*.template.json")
     template = json.loads(template_path.read_text())
-    logical_id = function_logical_id(template, "ingest_api")
+    logical_id = function_logical_id(template["Resources"], "ingest_api")
     assert template["Resources"][logical_id]["Type"] == "AWS::Lambda::Function"
     (values,) = env_vars(template, "ingest_api", local_stack.info).values()
     for name in ("DEVICES_TABLE", "CONSENT_TABLE", "TENANTS_TABLE", "EVENTS_STREAM_NAME"):
@@ -319,14 +322,14 @@ def test_sam_finds_every_function_s_code_and_layer_in_the_synthesized_assets(
     import sys
 
     from infra_cdk.constants import existing_functions
-    from infra_cdk.local.sam_invoke import function_logical_id
+    from infra_cdk.local.from_template import function_logical_id
     from tests.e2e.conftest import REPO_ROOT
 
     cdk_out = local_stack.state_dir / "cdk.out"
     (template_path,) = cdk_out.glob("*.template.json")
     resources = json.loads(template_path.read_text())["Resources"]
     for function in existing_functions():
-        resource = resources[function_logical_id({"Resources": resources}, function)]
+        resource = resources[function_logical_id(resources, function)]
         assert resource["Metadata"]["aws:asset:property"] == "Code", function
         code = cdk_out / resource["Metadata"]["aws:asset:path"]
         module, _ = resource["Properties"]["Handler"].rsplit(".", 1)
@@ -410,7 +413,7 @@ def test_a_state_machine_task_runs_the_real_handler_inside_the_local_stack(local
     role = _role(local_stack, "e2e-task-role")
     function = local_stack.aws("lambda").create_function(
         FunctionName="e2e-rollup", Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
-        Code={"ZipFile": _zip("handler.py", "")},
+        Code={"ZipFile": EMPTY_CODE_ZIP},
         Environment={"Variables": {"POWERTOOLS_SERVICE_NAME": "analytics_rollup"}},
     )["FunctionArn"]  # fmt: skip
     definition = {
@@ -468,25 +471,6 @@ def test_a_withdrawal_reaches_a_state_machine_through_an_event_rule_on_the_bus(
     assert described["status"] == "SUCCEEDED"
 
 
-def ended(sfn: Any, execution_arn: str, within_s: float = 60) -> dict[str, Any]:
-    """The execution, once it is no longer running."""
-    deadline = time.monotonic() + within_s
-    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, f"{execution_arn} still running after {within_s} s"
-        time.sleep(0.1)
-    return dict(described)
-
-
 def _role(stack: RunningStack, name: str) -> str:
     document = json.dumps({"Version": "2012-10-17", "Statement": []})
     return str(stack.aws("iam").create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"])
-
-
-def _zip(name: str, text: str) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, text)
-    return buffer.getvalue()

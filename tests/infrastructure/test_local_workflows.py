@@ -11,7 +11,6 @@ names Lambda reports, a missing handler.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from infra_cdk.constants import REPO_ROOT
 from infra_cdk.local.from_template import TemplateResources
 from infra_cdk.local.workflows import InProcessLambda, RuleDelivery, enable_execution
 from infra_cdk.workflows import Workflows
+from tests.support.local import ended, free_port
 
 pytestmark = pytest.mark.infrastructure
 
@@ -141,12 +141,6 @@ def synthesized_template() -> dict[str, Any]:
     return dict(Template.from_stack(stack).to_json())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return synthesized_template()
@@ -212,18 +206,8 @@ def running(
 
 def execute(arn: str, payload: dict[str, Any]) -> dict[str, Any]:
     sfn_client = boto3.client("stepfunctions", region_name=REGION)
-    return ended(sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"])
-
-
-def ended(execution: str) -> dict[str, Any]:
-    sfn_client = boto3.client("stepfunctions", region_name=REGION)
-    deadline = time.monotonic() + 60
-    while True:
-        described = sfn_client.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        assert time.monotonic() < deadline, "the execution did not end within 60 s"
-        time.sleep(0.05)
+    execution = sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    return ended(sfn_client, execution)
 
 
 def test_the_template_state_machine_runs_its_tasks_in_process(running: Any) -> None:
@@ -347,7 +331,7 @@ def test_an_event_matching_a_rule_starts_the_target_state_machine_with_its_input
         if e["executionArn"] not in before
     ]
     assert len(started) == 2
-    outputs = sorted((json.loads(ended(arn)["output"]) for arn in started), key=lambda o: o["id"])
+    outputs = sorted((json.loads(ended(sfn_client, arn)["output"]) for arn in started), key=lambda o: o["id"])
     assert [o["doubled"] for o in outputs] == [{"value": 4}, {"value": 8}]
     assert [name for name, _, _ in handlers.calls].count("double") == 2
 
