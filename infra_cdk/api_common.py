@@ -26,28 +26,32 @@ if TYPE_CHECKING:
 
 ONE_MIB = 1024 * 1024
 
-_ERROR_TEMPLATE = (
-    '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
-)
-_NO_ROUTE_TEMPLATE = json.dumps(
-    {"error": {"code": "not_found", "message": NO_ROUTE_MESSAGE, "request_id": "$context.requestId"}}
-)
-# (response type, status code, error code)
+# (response type, status code, error code, message: None for API Gateway's own)
 GATEWAY_RESPONSES = (
     # An unknown route or method: API Gateway's default is 403 "Missing Authentication Token"
     # (these APIs use no IAM auth, so it means only that); it is a 404, as locally (API.md).
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found"),
-    (apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "not_found"),
-    (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request"),
-    (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error"),
-    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthenticated"),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden"),
-    (apigw.ResponseType.WAF_FILTERED, "403", "forbidden"),
-    (apigw.ResponseType.BAD_REQUEST_BODY, "422", "validation_error"),
-    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
-    (apigw.ResponseType.THROTTLED, "429", "rate_limited"),
-    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "rate_limited"),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", NO_ROUTE_MESSAGE),
+    (apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "not_found", NO_ROUTE_MESSAGE),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request", None),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error", None),
+    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthenticated", None),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", None),
+    (apigw.ResponseType.WAF_FILTERED, "403", "forbidden", None),
+    (apigw.ResponseType.BAD_REQUEST_BODY, "422", "validation_error", None),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large", None),
+    (apigw.ResponseType.THROTTLED, "429", "rate_limited", None),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "rate_limited", None),
 )
+
+
+def _error_template(code: str, message: str | None) -> str:
+    """API.md's error body as a gateway response template (``$context.error.messageString`` is
+    already a quoted JSON string when API Gateway fills it)."""
+    text = json.dumps(message) if message is not None else "$context.error.messageString"
+    return (
+        f'{{"error": {{"code": {json.dumps(code)}, "message": {text}, "request_id": "$context.requestId"}}}}'
+    )
+
 
 _ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -123,14 +127,12 @@ def stage_options(
 
 def add_error_responses(api: apigw.RestApi) -> None:
     """API Gateway's own errors in the shape of every other error of this API (API.md)."""
-    for response_type, status_code, code in GATEWAY_RESPONSES:
+    for response_type, status_code, code, message in GATEWAY_RESPONSES:
         api.add_gateway_response(
             f"{response_type.response_type}Response",
             type=response_type,
             status_code=status_code,
-            templates={
-                "application/json": _NO_ROUTE_TEMPLATE if code == "not_found" else _ERROR_TEMPLATE % code
-            },
+            templates={"application/json": _error_template(code, message)},
         )
 
 
