@@ -103,6 +103,20 @@ class Observability(Construct):
         self.alarms[name] = alarm
         return alarm
 
+    def _service_maximum_alarm(
+        self, name: str, metric_name: str, service: str, *, threshold: float, description: str, title: str
+    ) -> None:
+        """An alarm, and a dashboard graph, on the 5-minute maximum of a metric one service emits."""
+        metric = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"service": service},
+            period=FIVE_MINUTES,
+            statistic="Maximum",
+        )
+        self._alarm(name, metric, threshold=threshold, description=description)
+        self._widgets.append(cloudwatch.GraphWidget(title=title, left=[metric], width=6))
+
     def _add_api_alarms(self, name: str, api: apigw.RestApi) -> None:
         latency = api.metric_latency(period=FIVE_MINUTES, statistic="p95")
         server_errors = api.metric_server_error(period=FIVE_MINUTES, statistic="Average")
@@ -185,31 +199,19 @@ class Observability(Construct):
             self._widgets.append(
                 cloudwatch.GraphWidget(title="Authorisation failures", left=[authorization_failures], width=6)
             )
-        purge_age = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=METRIC_OLDEST_OPEN_PURGE_AGE,
-            dimensions_map={"service": PURGE_AGE_SERVICE},
-            period=FIVE_MINUTES,
-            statistic="Maximum",
-        )
-        self._alarm(
+        self._service_maximum_alarm(
             "purge-sla-breach",
-            purge_age,
+            METRIC_OLDEST_OPEN_PURGE_AGE,
+            PURGE_AGE_SERVICE,
             threshold=self._config.purge_sla_hours * 3600,
             description=f"a purge is open longer than its {self._config.purge_sla_hours} h SLA",
+            title="Oldest open purge",
         )
-        self._widgets.append(cloudwatch.GraphWidget(title="Oldest open purge", left=[purge_age], width=6))
-        rollup_lag = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name=METRIC_ANALYTICS_ROLLUP_LAG,
-            dimensions_map={"service": ANALYTICS_ROLLUP_SERVICE},
-            period=FIVE_MINUTES,
-            statistic="Maximum",
-        )
-        self._alarm(
+        self._service_maximum_alarm(
             "analytics-rollup-lag",
-            rollup_lag,
+            METRIC_ANALYTICS_ROLLUP_LAG,
+            ANALYTICS_ROLLUP_SERVICE,
             threshold=ANALYTICS_ROLLUP_LAG_ALARM_S,
             description=f"analytics answers are more than {ANALYTICS_ROLLUP_LAG_ALARM_S // 60} min behind stored events",
+            title="Analytics rollup lag",
         )
-        self._widgets.append(cloudwatch.GraphWidget(title="Analytics rollup lag", left=[rollup_lag], width=6))
