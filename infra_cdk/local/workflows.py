@@ -171,7 +171,6 @@ class RuleDelivery:
         self._dispatcher = dispatcher
         self._log = log
         self._patches: list[Any] = []
-        self.delivered: list[tuple[str, Any]] = []  # (target ARN, input): what was delivered
 
     def start(self) -> None:
         from moto.events.models import Rule
@@ -208,7 +207,6 @@ class RuleDelivery:
         except Exception as err:  # EventBridge would retry, then dead-letter; here it is said once
             self._log(f"events      delivery to {arn} failed: {type(err).__name__}: {err}")
             return
-        self.delivered.append((arn, payload))
         self._log(f"events      {moto_event.get('detail-type')} -> {arn.rsplit(':', 1)[-1]}")
 
     @staticmethod
@@ -236,8 +234,8 @@ def aws_event(moto_event: dict[str, Any]) -> dict[str, Any]:
     event = {k: v for k, v in moto_event.items() if k != "ingestion-time"}
     when = event.get("time")
     if isinstance(when, (int, float)):
-        event["time"] = datetime.datetime.fromtimestamp(when, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    elif isinstance(when, datetime.datetime):
+        when = datetime.datetime.fromtimestamp(when, tz=datetime.UTC)
+    if isinstance(when, datetime.datetime):
         event["time"] = when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return event
 
