@@ -95,15 +95,10 @@ class PgAnalytics:
         self._pool = pool
 
     @contextmanager
-    def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
-        with transaction(self._pool, "analytics") as conn:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield conn
-
-    @contextmanager
     def reading(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection in a read-only snapshot (driver failures: 503)."""
-        with self._snapshot() as conn:
+        with transaction(self._pool, "analytics") as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
 
     @staticmethod
@@ -120,23 +115,25 @@ class PgAnalytics:
             rows.append((day, app, category, int(active), int(idle)))
         return Rows(version, rows)
 
-    def employee_days(self, tenant_id: str, employee_id: str, start: date, end: date) -> Rows:
-        with self._snapshot() as conn:
+    def _days(self, sql: str, tenant_id: str, params: dict[str, Any]) -> Rows:
+        """Day rows and the applied rules version, read in one snapshot; mixed versions: 503."""
+        with self.reading() as conn:
             version = self._applied(conn, tenant_id)
-            raw = conn.execute(
-                _EMPLOYEE_DAYS, {"tenant": tenant_id, "employee": employee_id, "from": start, "to": end}
-            ).fetchall()
+            raw = conn.execute(sql, {"tenant": tenant_id, **params}).fetchall()
         return self._checked(version, raw)
 
+    def employee_days(self, tenant_id: str, employee_id: str, start: date, end: date) -> Rows:
+        return self._days(_EMPLOYEE_DAYS, tenant_id, {"employee": employee_id, "from": start, "to": end})
+
     def team_exists(self, tenant_id: str, team_id: str) -> bool:
-        with self._snapshot() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 "SELECT 1 FROM teams WHERE tenant_id = %s AND team_id = %s", (tenant_id, team_id)
             ).fetchone()
         return row is not None
 
     def team_members(self, tenant_id: str, team_id: str) -> list[str]:
-        with self._snapshot() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 "SELECT employee_id FROM employees WHERE tenant_id = %s AND team_id = %s ORDER BY employee_id",
                 (tenant_id, team_id),
@@ -144,15 +141,10 @@ class PgAnalytics:
         return [str(r[0]) for r in rows]
 
     def team_days(self, tenant_id: str, team_id: str, start: date, end: date) -> Rows:
-        with self._snapshot() as conn:
-            version = self._applied(conn, tenant_id)
-            raw = conn.execute(
-                _TEAM_DAYS, {"tenant": tenant_id, "team": team_id, "from": start, "to": end}
-            ).fetchall()
-        return self._checked(version, raw)
+        return self._days(_TEAM_DAYS, tenant_id, {"team": team_id, "from": start, "to": end})
 
     def tenant_size(self, tenant_id: str) -> int:
-        with self._snapshot() as conn:
+        with self.reading() as conn:
             row = conn.execute("SELECT count(*) FROM employees WHERE tenant_id = %s", (tenant_id,)).fetchone()
         return int(row[0]) if row else 0
 
@@ -160,13 +152,13 @@ class PgAnalytics:
         self, tenant_id: str, start: date, end: date, team_id: str | None
     ) -> tuple[int, list[AppTotal]]:
         params = {"tenant": tenant_id, "team": team_id, "from": start, "to": end}
-        with self._snapshot() as conn:
+        with self.reading() as conn:
             version = self._applied(conn, tenant_id)
             rows = conn.execute(_TEAM_APPS if team_id else _TENANT_APPS, params).fetchall()
         return version, [AppTotal(str(a), int(ms), int(n)) for a, ms, n in rows]
 
     def rules(self, tenant_id: str, version: int | None = None) -> RulesState:
-        with self._snapshot() as conn:
+        with self.reading() as conn:
             state = conn.execute(_STATE, (tenant_id,)).fetchone()
             current, applied = (int(state[0]), int(state[1])) if state else (0, 0)
             wanted = current if version is None else version
